@@ -1,0 +1,197 @@
+"""Capability interfaces every platform adapter implements, and the normalized values they return.
+
+An adapter is a small object per managed account. It speaks its platform's wire protocol
+and hands back these dataclasses -- never raw JSON -- and raises only the errors in
+:mod:`servicehub.adapters.errors`. Capabilities are separate protocols because platforms
+differ: WeChat official accounts cannot list mentions, Weibo cannot push comments.
+The listener and publisher ask ``isinstance(adapter, MentionSource)`` and so on.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+class ItemKind(enum.StrEnum):
+    """What an inbound item is. Together with platform and platform_id it is unique."""
+
+    MENTION = "mention"  # a post that @-mentions the account
+    COMMENT_MENTION = "comment_mention"  # a comment that @-mentions the account
+    COMMENT = "comment"  # a comment on one of the account's posts
+    PRIVATE_MESSAGE = "private_message"  # a DM / fans-service message
+    EVENT = "event"  # follow / unfollow / menu click pushes
+
+
+class Source(enum.StrEnum):
+    """A pollable stream of one account. Service-facing sources come first in budgets."""
+
+    MENTIONS = "mentions"
+    COMMENT_MENTIONS = "comment_mentions"
+    COMMENTS_TO_ME = "comments_to_me"
+    DIRECT_MESSAGES = "direct_messages"
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformUser:
+    platform: str
+    uid: str
+    screen_name: str
+    followers_count: int = 0
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundItem:
+    """One thing a customer said to (or about) a managed account.
+
+    ``thread_id`` groups items into one conversation: for a comment it is the commented
+    post, for a mention the mentioning post itself, for a private message the sender's uid.
+    ``reply_target`` is what a reply to this item must point at (see :class:`ReplyTarget`).
+    """
+
+    platform: str
+    kind: ItemKind
+    platform_id: str
+    account_uid: str
+    author: PlatformUser
+    text: str
+    created_at: datetime
+    thread_id: str
+    reply_target: ReplyTarget
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """Where a reply goes. ``kind`` says which write call to use.
+
+    - ``comment_status``: comment on post ``status_id`` (answers a mention);
+    - ``reply_comment``: reply to comment ``comment_id`` under post ``status_id``;
+    - ``private_message``: message user ``user_uid`` (within the platform's window).
+    """
+
+    kind: str
+    status_id: str | None = None
+    comment_id: str | None = None
+    user_uid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """Items newer than the cursor, newest first, and the new cursor to persist."""
+
+    items: Sequence[InboundItem]
+    newest_id: str | None
+    pages: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """What the platform gave back for something we sent."""
+
+    platform_id: str
+    text: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementCount:
+    platform_id: str
+    reposts: int
+    comments: int
+    likes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerPage:
+    users: Sequence[PlatformUser]
+    next_cursor: int  # 0 means no more pages
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    remaining_user_hits: int
+    user_limit: int
+    reset_at: datetime
+
+
+@runtime_checkable
+class MentionSource(Protocol):
+    def fetch_mentions(self, since_id: str | None) -> FetchResult: ...
+
+    def fetch_comment_mentions(self, since_id: str | None) -> FetchResult: ...
+
+
+@runtime_checkable
+class CommentSource(Protocol):
+    def fetch_comments_to_me(self, since_id: str | None) -> FetchResult: ...
+
+
+@runtime_checkable
+class MessageSource(Protocol):
+    """Platforms that push private messages: verify and parse what they post to us."""
+
+    def verify_push(self, params: Mapping[str, str]) -> bool: ...
+
+    def parse_push(self, body: bytes, content_type: str) -> list[InboundItem]: ...
+
+
+@runtime_checkable
+class Replier(Protocol):
+    def reply(self, target: ReplyTarget, text: str) -> SentRef: ...
+
+
+@runtime_checkable
+class Publisher(Protocol):
+    def publish_post(self, text: str) -> SentRef: ...
+
+    def send_direct_message(self, user_uid: str, text: str) -> SentRef: ...
+
+
+@runtime_checkable
+class EngagementReader(Protocol):
+    def engagement(self, platform_ids: Sequence[str]) -> list[EngagementCount]: ...
+
+
+@runtime_checkable
+class FanGraphReader(Protocol):
+    def followers(self, cursor: int = 0) -> FollowerPage: ...
+
+
+def source_fetcher(adapter: object, source: Source) -> Any:
+    """The bound fetch method of ``adapter`` for ``source``, or None if it lacks the capability."""
+    names = {
+        Source.MENTIONS: "fetch_mentions",
+        Source.COMMENT_MENTIONS: "fetch_comment_mentions",
+        Source.COMMENTS_TO_ME: "fetch_comments_to_me",
+        Source.DIRECT_MESSAGES: "fetch_direct_messages",
+    }
+    return getattr(adapter, names[source], None)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An account's decrypted token, handed to its adapter; never logged."""
+
+    access_token: str
+    uid: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformConfig:
+    """Typed per-platform settings from ``settings.toml`` ``[platforms.<name>]``."""
+
+    name: str
+    api_base: str
+    app_key: str = ""
+    app_secret: str = ""
+    redirect_uri: str = ""
+    timeout_seconds: float = 10.0
+    max_retries: int = 3
+    extra: Mapping[str, str] = field(default_factory=dict)
