@@ -1,0 +1,43 @@
+"""Celery application for production mode: every registered hub task, under the same name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from servicehub.core.settings import Settings
+from servicehub.core.tasks import REGISTRY, TASK_MODULES
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("servicehub", broker=settings.broker_url, include=list(TASK_MODULES))
+    app.conf.update(
+        task_acks_late=True,  # tasks are idempotent; a crashed worker's task runs again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=4,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "poll-due": {"task": "listener.poll_due", "schedule": settings.listener.poll_interval_seconds},
+            "send-due": {"task": "publishing.send_due", "schedule": 5.0},
+        },
+    )
+    import importlib
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    for name, fn in REGISTRY.items():
+        app.task(name=name)(_bound(fn))
+    return app
+
+
+def _bound(fn: Any) -> Any:
+    def run(**kwargs: Any) -> Any:
+        return fn(**kwargs)
+
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run

@@ -1,0 +1,82 @@
+"""The process-wide runtime: settings, database, task runner, event bus, token vault.
+
+Built once per process from settings (the CLI, a Celery worker, a test fixture). Tasks
+and views reach shared services through :func:`get_runtime`, never through globals of
+their own, so a test can install a runtime pointing at its own database and simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicehub.core.db import make_engine, make_session_factory, on_commit
+from servicehub.core.events import EventBus, InProcessBus, RedisBus
+from servicehub.core.security import TokenVault, secret_key
+from servicehub.core.settings import Settings, load_settings
+from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    tasks: TaskRunner
+    events: EventBus
+    vault: TokenVault
+    secret: str
+    # Test seam: an httpx transport handed to every adapter (e.g. httpx.MockTransport).
+    adapter_transport: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def publish_on_commit(self, session: Session, event: dict[str, Any]) -> None:
+        """Tell the workbench about ``event`` once the session's transaction commits."""
+        on_commit(session, lambda: self.events.publish(event))
+
+    def close(self) -> None:
+        self.tasks.shutdown()
+        self.engine.dispose()
+
+
+_current: Runtime | None = None
+
+
+def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Runtime:
+    engine = make_engine(
+        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    if tasks is None:
+        if settings.tasks.backend == "celery":
+            from servicehub.core.celery_app import make_celery
+
+            tasks = CeleryRunner(make_celery(settings))
+        else:
+            tasks = InProcessRunner(settings.tasks.workers)
+    events: EventBus = RedisBus(settings.redis.url) if settings.hub.mode == "production" else InProcessBus()
+    secret = secret_key(settings)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        tasks=tasks,
+        events=events,
+        vault=TokenVault(secret),
+        secret=secret,
+    )
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def get_runtime() -> Runtime:
+    """The installed runtime, or one built from settings.toml on first use (Celery workers)."""
+    global _current
+    if _current is None:
+        _current = build_runtime(load_settings())
+    return _current

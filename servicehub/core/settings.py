@@ -1,0 +1,241 @@
+"""The one configuration: ``settings.toml`` plus ``HUB_<SECTION>__<KEY>`` environment overrides.
+
+Every section is a typed dataclass; loading rejects unknown keys and wrong types with a
+:class:`SettingsError` that names the key and what to fix, so a typo never silently
+falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "HUB_"
+DEFAULT_FILE = "settings.toml"
+
+
+class SettingsError(ValueError):
+    """Invalid configuration; the message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    mode: str = "embedded"  # embedded | production
+    data_dir: str = "var"
+    secret_key: str = ""  # empty: generated once into <data_dir>/secret_key
+    locale: str = "zh-CN"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""  # empty: sqlite file in data_dir
+    echo: bool = False
+    pool_size: int = 10
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    backend: str = "inprocess"  # inprocess | celery
+    broker_url: str = ""  # empty: the redis url
+    workers: int = 4
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # empty: http://host:port
+    session_max_age_seconds: int = 12 * 3600
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8900
+    rate: float = 0.5  # generated customer items per second
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class ListenerSettings:
+    poll_interval_seconds: float = 3.0
+    max_interval_seconds: float = 60.0
+    hourly_budget: int = 1000
+    lease_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    strategy: str = "round_robin"  # round_robin | least_loaded
+    sla_minutes: dict[str, int] = field(
+        default_factory=lambda: {"urgent": 30, "high": 120, "normal": 480, "low": 1440}
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    hub: HubSettings = field(default_factory=HubSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    tasks: TaskSettings = field(default_factory=TaskSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    listener: ListenerSettings = field(default_factory=ListenerSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    # Free-form tables validated by the packages that own them (core imports no feature package).
+    filters: dict[str, Any] = field(default_factory=dict)
+    platforms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.hub.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_path / 'hub.db'}"
+
+    @property
+    def broker_url(self) -> str:
+        return self.tasks.broker_url or self.redis.url
+
+    @property
+    def public_url(self) -> str:
+        return self.web.public_url or f"http://{self.web.host}:{self.web.port}"
+
+
+_CHOICES = {
+    ("hub", "mode"): ("embedded", "production"),
+    ("tasks", "backend"): ("inprocess", "celery"),
+    ("routing", "strategy"): ("round_robin", "least_loaded"),
+    ("hub", "locale"): ("zh-CN", "en"),
+}
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (``HUB_SETTINGS`` or ./settings.toml when present) and apply env overrides."""
+    env = os.environ if env is None else env
+    file = Path(path or env.get(f"{ENV_PREFIX}SETTINGS", DEFAULT_FILE))
+    raw: dict[str, Any] = {}
+    if file.exists():
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{file}: not valid TOML ({exc}); fix the syntax on that line") from exc
+    elif path is not None:
+        raise SettingsError(f"settings file {file} does not exist; pass an existing file or omit it")
+    _apply_env(raw, env)
+    return _build(Settings, raw, prefix="")
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if "__" in key:  # HUB_PLATFORMS__WEIBO__API_BASE
+            sub, _, leaf = key.partition("__")
+            raw.setdefault(section, {}).setdefault(sub, {})[leaf] = _EnvValue(name, value)
+        else:
+            raw.setdefault(section, {})[key] = _EnvValue(name, value)
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    """A raw string from the environment, converted to the field's type when validated."""
+
+    name: str
+    value: str
+
+
+def _build(cls: type[Any], raw: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"[{prefix.rstrip('.')}] must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(known))}"
+            raise SettingsError(f"unknown setting {prefix}{key}{hint}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            continue
+        hint = hints[f.name]
+        value = raw[f.name]
+        if dataclasses.is_dataclass(hint):
+            values[f.name] = _build(typing.cast(type[Any], hint), value, f"{prefix}{f.name}.")
+        else:
+            values[f.name] = _coerce(f"{prefix}{f.name}", hint, value)
+    return cls(**values)
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint) or hint
+    where = f"environment variable {value.name}" if isinstance(value, _EnvValue) else f"setting {key}"
+    if isinstance(value, _EnvValue):
+        value = _parse_env(key, origin, value)
+    if origin is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{where} must be true or false, got {value!r}")
+    elif origin is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{where} must be a whole number, got {value!r}")
+    elif origin is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"{where} must be a number, got {value!r}")
+        value = float(value)
+    elif origin is str:
+        if not isinstance(value, str):
+            raise SettingsError(f"{where} must be a string, got {value!r}")
+        choices = _CHOICES.get(tuple(key.split(".", 1)))  # type: ignore[arg-type]
+        if choices and value not in choices:
+            raise SettingsError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+    elif origin in (dict, types.GenericAlias) or origin is dict:
+        if not isinstance(value, Mapping):
+            raise SettingsError(f"{where} must be a table")
+        value = _plain(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A free-form table with environment strings unwrapped, at any depth."""
+    if isinstance(value, _EnvValue):
+        return value.value
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _parse_env(key: str, origin: Any, env: _EnvValue) -> Any:
+    text = env.value.strip()
+    try:
+        if origin is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if origin is int:
+            return int(text)
+        if origin is float:
+            return float(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}[origin]
+        raise SettingsError(f"environment variable {env.name} ({key}) must be {kind}, got {text!r}") from None
+    return env.value

@@ -1,0 +1,70 @@
+"""Registering managed accounts and storing their (encrypted) credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from servicehub.core import audit
+from servicehub.core.models import Account, AccountKind, AccountOperator, Health, Organization
+from servicehub.core.runtime import Runtime
+from servicehub.listener.poller import ensure_cursors
+
+
+def register_account(
+    session: Session,
+    runtime: Runtime,
+    *,
+    platform: str,
+    platform_uid: str,
+    display_name: str,
+    access_token: str,
+    expires_at: datetime | None,
+    org: Organization,
+    kind: AccountKind = AccountKind.OFFICIAL,
+    operator_ids: tuple[int, ...] = (),
+    actor_id: int | None = None,
+) -> Account:
+    """Create (or re-authorize) an account; its pollers start with the next due sweep."""
+    account = session.scalars(
+        select(Account).where(Account.platform == platform, Account.platform_uid == platform_uid)
+    ).first()
+    if account is None:
+        account = Account(
+            platform=platform,
+            platform_uid=platform_uid,
+            display_name=display_name,
+            kind=kind,
+            operated_by_org_id=org.id,
+            listening={},
+        )
+        session.add(account)
+        session.flush()
+        audit.record(session, "account.created", "account", account.id, actor_id=actor_id, platform=platform)
+    store_token(session, runtime, account, access_token, expires_at, actor_id=actor_id)
+    for user_id in operator_ids:
+        if session.get(AccountOperator, (account.id, user_id)) is None:
+            session.add(AccountOperator(account_id=account.id, user_id=user_id))
+    ensure_cursors(session, account)
+    session.flush()
+    return account
+
+
+def store_token(
+    session: Session,
+    runtime: Runtime,
+    account: Account,
+    access_token: str,
+    expires_at: datetime | None,
+    *,
+    actor_id: int | None = None,
+) -> None:
+    """Seal a new token; an account waiting for re-authorization resumes polling from its cursors."""
+    account.credentials = runtime.vault.seal({"access_token": access_token, "uid": account.platform_uid})
+    account.token_expires_at = expires_at
+    if account.health == Health.NEEDS_REAUTH:
+        audit.record(session, "account.reauthorized", "account", account.id, actor_id=actor_id)
+    account.health = Health.OK
+    account.health_detail = ""

@@ -1,0 +1,154 @@
+"""Polling one source of one account: lease, fetch since the cursor, intake, advance, route.
+
+A lease (an atomic UPDATE on the cursor row) lets only one worker poll a source at a
+time; the unique key in intake makes a second poll harmless anyway. The cursor moves in
+the same transaction that stores the messages, so a crash between fetch and commit
+leaves the old cursor and the next poll fetches the same items again -- no gap.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from servicehub.adapters.base import Source, source_fetcher
+from servicehub.adapters.errors import PlatformError, RateLimited, TokenExpired, Unavailable
+from servicehub.core import audit
+from servicehub.core.db import utcnow
+from servicehub.core.models import Account, Health, PollCursor
+from servicehub.core.runtime import Runtime
+from servicehub.core.tasks import enqueue_on_commit
+from servicehub.listener.connect import adapter_for
+from servicehub.listener.filtering import chain_for
+from servicehub.listener.intake import intake
+
+log = logging.getLogger(__name__)
+
+# Service-facing sources first: when the budget is short these are polled, analytics wait.
+SOURCE_ORDER = (Source.MENTIONS, Source.DIRECT_MESSAGES, Source.COMMENTS_TO_ME, Source.COMMENT_MENTIONS)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    cursor_id: int
+    fetched: int = 0
+    stored: int = 0
+    error: str = ""
+
+
+def due_cursors(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    stmt = (
+        select(PollCursor.id)
+        .join(Account, Account.id == PollCursor.account_id)
+        .where(
+            PollCursor.next_poll_at <= now,
+            or_(PollCursor.leased_until.is_(None), PollCursor.leased_until < now),
+            Account.health != Health.NEEDS_REAUTH,
+            or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
+        )
+        .order_by(PollCursor.next_poll_at)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def take_lease(runtime: Runtime, cursor_id: int) -> bool:
+    now = utcnow()
+    until = now + timedelta(seconds=runtime.settings.listener.lease_seconds)
+    with runtime.sessions.begin() as session:
+        result = session.execute(
+            update(PollCursor)
+            .where(
+                PollCursor.id == cursor_id,
+                or_(PollCursor.leased_until.is_(None), PollCursor.leased_until < now),
+            )
+            .values(leased_until=until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
+    """Poll one (account, source) if its lease can be taken; safe to call twice."""
+    if not take_lease(runtime, cursor_id):
+        return PollOutcome(cursor_id, error="leased by another worker")
+    with runtime.sessions() as session:
+        cursor = session.get(PollCursor, cursor_id)
+        account = session.get(Account, cursor.account_id) if cursor else None
+        if cursor is None or account is None:
+            return PollOutcome(cursor_id, error="cursor gone")
+        fetch = source_fetcher(adapter_for(runtime, account), Source(cursor.source))
+        if fetch is None:
+            _release(session, cursor, interval=3600.0, error=f"{account.platform} has no {cursor.source} source")
+            session.commit()
+            return PollOutcome(cursor_id, error="unsupported source")
+        try:
+            result = fetch(cursor.cursor)
+        except PlatformError as exc:
+            session.rollback()
+            _record_failure(session, runtime, account, cursor, exc)
+            session.commit()
+            return PollOutcome(cursor_id, error=str(exc))
+        new_ids = intake(session, account, result.items, chain_for(session))
+        if result.newest_id is not None:
+            cursor.cursor = result.newest_id
+        _release(session, cursor, interval=_next_interval(runtime, cursor, len(result.items)))
+        if account.health != Health.OK:
+            account.health, account.health_detail, account.rate_limited_until = Health.OK, "", None
+        if new_ids:
+            enqueue_on_commit(session, runtime.tasks, "routing.route_messages", message_ids=new_ids)
+            runtime.publish_on_commit(session, {"type": "messages", "account_id": account.id})
+        session.commit()
+        return PollOutcome(cursor_id, fetched=len(result.items), stored=len(new_ids))
+
+
+def _next_interval(runtime: Runtime, cursor: PollCursor, fetched: int) -> float:
+    """Poll faster while traffic flows, back off when quiet, never beyond the hourly budget."""
+    cfg = runtime.settings.listener
+    floor = max(cfg.poll_interval_seconds, 3600.0 * len(SOURCE_ORDER) / max(cfg.hourly_budget, 1))
+    if fetched:
+        return floor
+    return min(cfg.max_interval_seconds, max(floor, cursor.interval_seconds * 1.5))
+
+
+def _release(session: Session, cursor: PollCursor, *, interval: float, error: str = "") -> None:
+    now = utcnow()
+    cursor.interval_seconds = interval
+    cursor.next_poll_at = now + timedelta(seconds=interval)
+    cursor.last_polled_at = now
+    cursor.leased_until = None
+    cursor.last_error = error[:500]
+
+
+def _record_failure(
+    session: Session, runtime: Runtime, account: Account, cursor: PollCursor, exc: PlatformError
+) -> None:
+    if isinstance(exc, TokenExpired):
+        account.health = Health.NEEDS_REAUTH
+        account.health_detail = str(exc)[:500]
+        audit.record(session, "account.needs_reauth", "account", account.id, error=str(exc))
+        _release(session, cursor, interval=runtime.settings.listener.poll_interval_seconds, error=str(exc))
+    elif isinstance(exc, RateLimited):
+        until = exc.reset_at or utcnow() + timedelta(minutes=15)
+        account.health = Health.RATE_LIMITED
+        account.rate_limited_until = until
+        account.health_detail = str(exc)[:500]
+        _release(session, cursor, interval=max(1.0, (until - utcnow()).total_seconds()), error=str(exc))
+    elif isinstance(exc, Unavailable):
+        backoff = min(runtime.settings.listener.max_interval_seconds, max(cursor.interval_seconds, 1.0) * 2)
+        _release(session, cursor, interval=backoff, error=str(exc))
+    else:
+        _release(session, cursor, interval=runtime.settings.listener.max_interval_seconds, error=str(exc))
+    log.warning("polling %s/%s failed: %s", account.display_name, cursor.source, exc)
+
+
+def ensure_cursors(session: Session, account: Account) -> None:
+    """One cursor per source the account listens to (all by default)."""
+    wanted = account.listening.get("sources") or [s.value for s in SOURCE_ORDER]
+    have = set(session.scalars(select(PollCursor.source).where(PollCursor.account_id == account.id)))
+    for source in wanted:
+        if source not in have:
+            session.add(PollCursor(account_id=account.id, source=source))

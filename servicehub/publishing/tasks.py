@@ -1,0 +1,23 @@
+"""Publishing tasks: send one outbox row; periodically retry the ones that failed softly."""
+
+from __future__ import annotations
+
+from servicehub.core.runtime import get_runtime
+from servicehub.core.tasks import task
+from servicehub.publishing.outbox import due_for_retry, send_outbound
+
+
+@task("publishing.send")
+def send(outbound_id: int) -> str | None:
+    state = send_outbound(get_runtime(), outbound_id)
+    return None if state is None else str(state)
+
+
+@task("publishing.send_due")
+def send_due() -> int:
+    runtime = get_runtime()
+    with runtime.sessions() as session:
+        ids = due_for_retry(session)
+    for outbound_id in ids:
+        runtime.tasks.enqueue("publishing.send", outbound_id=outbound_id)
+    return len(ids)

@@ -1,0 +1,135 @@
+"""The workbench ASGI app: routes, middleware, error pages, security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicehub.core import audit
+from servicehub.core.runtime import Runtime
+from servicehub.routing.access import Forbidden, NotVisible
+from servicehub.workbench import api, live, pages
+from servicehub.workbench.i18n import translator
+from servicehub.workbench.rendering import locale_of, render
+from servicehub.workbench.security import HubUser, SessionAuthBackend
+
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].extend(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def not_visible(request: Request, exc: Exception) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return render(request, "error.html", status_code=404, message=translator(locale_of(request))("error.not_found"))
+
+
+async def forbidden(request: Request, exc: Exception) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    user = request.user if isinstance(request.user, HubUser) else None
+    from starlette.concurrency import run_in_threadpool
+
+    def record() -> None:
+        with runtime.sessions.begin() as session:
+            audit.record(
+                session,
+                "access.denied",
+                "route",
+                request.url.path,
+                actor_id=user.principal.user_id if user else None,
+                ip=request.client.host if request.client else "",
+                function=str(exc),
+            )
+
+    await run_in_threadpool(record)
+    if _wants_json(request):
+        return JSONResponse({"error": "forbidden"}, status_code=403)
+    return render(request, "error.html", status_code=403, message=translator(locale_of(request))("error.forbidden"))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 403:
+        return await forbidden(request, exc)
+    if exc.status_code == 404:
+        return await not_visible(request, exc)
+    if _wants_json(request):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    return render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    routes = [
+        Route("/login", pages.login_page, methods=["GET"], name="login"),
+        Route("/login", pages.login_submit, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/", pages.queue_page, name="queue"),
+        Route("/requests/{request_id:int}", pages.request_page),
+        Route("/requests/{request_id:int}/reply", pages.reply_submit, methods=["POST"]),
+        Route("/requests/{request_id:int}/resolve", pages.resolve_submit, methods=["POST"]),
+        Route("/accounts", pages.accounts_page),
+        Route("/audit", pages.audit_page),
+        Route("/api/requests", api.api_requests),
+        Route("/api/requests/{request_id:int}", api.api_request),
+        Route("/api/requests/{request_id:int}/reply", api.api_reply, methods=["POST"]),
+        Route("/events", live.events),
+        Route("/push/{platform:str}/{account_id:int}", live.push, methods=["GET", "POST"]),
+        Route("/healthz", live.healthz),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=runtime.secret,
+            session_cookie="hub_session",
+            max_age=runtime.settings.web.session_max_age_seconds,
+            same_site="lax",
+            https_only=runtime.settings.public_url.startswith("https"),
+        ),
+        Middleware(AuthenticationMiddleware, backend=SessionAuthBackend(runtime)),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={NotVisible: not_visible, Forbidden: forbidden, HTTPException: http_error},
+    )
+    app.state.runtime = runtime
+    return app

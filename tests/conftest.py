@@ -1,0 +1,77 @@
+"""Shared fixtures: a migrated database (SQLite, or the machine's PostgreSQL), a runtime, seed data."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from servicehub.core import migrate
+from servicehub.core.runtime import Runtime, build_runtime, set_runtime
+from servicehub.core.settings import Settings, load_settings
+from servicehub.core.tasks import SyncRunner
+from tests.services import fresh_pg_database
+
+
+def reset_cache() -> None:
+    """Forget filter settings cached from a previous test's runtime (imported lazily)."""
+    from servicehub.listener.filtering import reset_cache as reset
+
+    reset()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with fresh_pg_database() as url:
+        yield url
+
+
+def make_settings(tmp_path: Path, database_url: str = "", **sections: dict[str, object]) -> Settings:
+    settings = load_settings(env={"HUB_SETTINGS": str(tmp_path / "absent.toml")})
+    replaced = {
+        "hub": dataclasses.replace(settings.hub, data_dir=str(tmp_path / "var"), secret_key="test-secret"),
+        "database": dataclasses.replace(settings.database, url=database_url),
+        "platforms": {"weibo": {"api_base": "http://127.0.0.1:9"}, "wechat": {"api_base": "http://127.0.0.1:9"}},
+    }
+    for name, values in sections.items():
+        current = getattr(settings, name)
+        replaced[name] = dataclasses.replace(current, **values) if dataclasses.is_dataclass(current) else values
+    return dataclasses.replace(settings, **replaced)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = build_runtime(make_settings(tmp_path), tasks=SyncRunner())
+    migrate.upgrade(runtime.engine)
+    set_runtime(runtime)
+    reset_cache()
+    yield runtime
+    set_runtime(None)
+    runtime.close()
+
+
+def _clean_pg(runtime: Runtime) -> None:
+    from servicehub.core.db import Base
+
+    with runtime.engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
+    """A migrated runtime on SQLite and on the machine's PostgreSQL (storage tests run on both)."""
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    rt = build_runtime(make_settings(tmp_path, url), tasks=SyncRunner())
+    migrate.upgrade(rt.engine)
+    if request.param == "postgresql":
+        _clean_pg(rt)
+    set_runtime(rt)
+    reset_cache()
+    yield rt
+    set_runtime(None)
+    rt.close()
