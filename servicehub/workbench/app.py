@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core import audit
 from servicehub.core.runtime import Runtime
 from servicehub.routing.access import Forbidden, NotVisible
-from servicehub.workbench import api, live, pages
+from servicehub.workbench import admin, api, live, pages
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import HubUser, SessionAuthBackend
@@ -112,6 +112,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/events", live.events),
         Route("/push/{platform:str}/{account_id:int}", live.push, methods=["GET", "POST"]),
         Route("/healthz", live.healthz),
+        *admin.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

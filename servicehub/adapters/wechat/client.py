@@ -1,0 +1,238 @@
+"""The WeChat official-account adapter: signed XML pushes in, customer-service messages out.
+
+It is a :class:`~servicehub.adapters.base.MessageSource` and a
+:class:`~servicehub.adapters.base.Replier` and nothing else: WeChat has no mentions,
+no comments to poll and no public posts, so it offers none of those capabilities and the
+listener and publisher see that through ``isinstance`` checks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from servicehub.adapters.base import Credentials, InboundItem, PlatformConfig, ReplyTarget, SentRef
+from servicehub.adapters.errors import (
+    MalformedPayload,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    TokenExpired,
+    Unavailable,
+)
+from servicehub.adapters.wechat import push, signing
+from servicehub.adapters.wechat.access_token import AccessTokenCache
+from servicehub.adapters.wechat.crypto import MessageCrypto
+from servicehub.adapters.wechat.errcodes import TOKEN_INVALID, error_for
+from servicehub.adapters.wechat.reply_rules import check_text
+
+TOKEN_PATH = "/cgi-bin/token"
+CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
+DEFAULT_MAX_PUSH_AGE = 300.0
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 8.0
+# Failures where the request provably never left this machine, so even a send may repeat.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class WeChatAdapter:
+    """One official account. ``config.app_key``/``app_secret`` are its appid/appsecret,
+    ``config.extra["token"]`` its push Token, ``extra["encoding_aes_key"]`` turns on safe mode.
+
+    ``clock``, ``sleep`` and ``rng`` are injectable so tests need no real waiting.
+    """
+
+    platform = push.PLATFORM
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        creds: Credentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._config = config
+        self._push_token = config.extra.get("token", "")
+        aes_key = config.extra.get("encoding_aes_key")
+        self._crypto = MessageCrypto(aes_key, config.app_key) if aes_key else None
+        self._max_push_age = float(config.extra.get("max_push_age_seconds", DEFAULT_MAX_PUSH_AGE))
+        self._clock, self._sleep, self._rng = clock, sleep, rng
+        self._http = httpx.Client(
+            base_url=config.api_base,
+            timeout=config.timeout_seconds,
+            transport=transport,
+            headers={"User-Agent": "servicehub-wechat/1"},
+        )
+        self._tokens = AccessTokenCache(self._fetch_token, clock)
+        if creds.access_token and creds.expires_at is not None:
+            self._tokens.seed(creds.access_token, creds.expires_at.timestamp())
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> WeChatAdapter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- push in (MessageSource) ---------------------------------------------------------
+
+    def _fresh_and_signed(self, params: Mapping[str, str]) -> bool:
+        """Token signature valid and timestamp recent, so an old signed URL cannot be replayed."""
+        if not signing.check_signature(self._push_token, params):
+            return False
+        if self._max_push_age <= 0:
+            return True
+        try:
+            sent_at = int(params["timestamp"])
+        except ValueError:
+            return False
+        return abs(self._clock() - sent_at) <= self._max_push_age
+
+    def verify_push(self, params: Mapping[str, str], body: bytes | None = None) -> bool:
+        """Whether a push (query ``params``) really comes from WeChat for this account.
+
+        In safe mode the ``body`` must be given too: only ``msg_signature`` covers it, and
+        pushes that are not encrypted are refused.
+        """
+        if not self._fresh_and_signed(params):
+            return False
+        if self._crypto is None:
+            return True
+        if params.get("encrypt_type") != "aes" or body is None:
+            return False
+        try:
+            encrypt = push.encrypted_part(body)
+        except MalformedPayload:
+            return False
+        return encrypt is not None and signing.check_msg_signature(self._push_token, params, encrypt)
+
+    def echo(self, params: Mapping[str, str]) -> str | None:
+        """The ``echostr`` to answer WeChat's GET URL verification with, or None if unsigned."""
+        echostr = params.get("echostr")
+        if echostr is None or not self._fresh_and_signed(params):
+            return None
+        return echostr
+
+    def parse_push(self, body: bytes, content_type: str = "text/xml") -> list[InboundItem]:
+        """Normalize a verified push body; ``content_type`` is ignored, WeChat always sends XML."""
+        return push.items_from_fields(push.read_push(body, self._crypto))
+
+    # -- reply out (Replier) -------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str) -> SentRef:
+        """Answer with a customer-service text message; WeChat has nothing else to reply to."""
+        if target.kind != "private_message" or not target.user_uid:
+            raise Rejected(
+                f"WeChat can only answer a user with a customer-service message, not {target.kind!r}"
+            )
+        return self.send_direct_message(target.user_uid, text)
+
+    def send_direct_message(self, user_uid: str, text: str) -> SentRef:
+        """Send text to openid ``user_uid`` (only within 48 h of the user's last interaction).
+
+        WeChat returns no message id, so ``platform_id`` is a local one.
+        """
+        check_text(text)
+        payload = {"touser": user_uid, "msgtype": "text", "text": {"content": text}}
+        data = self._call(CUSTOM_SEND_PATH, payload)
+        msgid = data.get("msgid")
+        platform_id = str(msgid) if msgid else f"wx-local-{uuid.uuid4().hex}"
+        return SentRef(platform_id=platform_id, text=text, created_at=self._now())
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), tz=UTC)
+
+    def _fetch_token(self) -> tuple[str, float]:
+        params = {
+            "grant_type": "client_credential",
+            "appid": self._config.app_key,
+            "secret": self._config.app_secret,
+        }
+        try:
+            data = self._exchange("GET", TOKEN_PATH, params, None)
+        except TokenExpired as exc:
+            raise TokenExpired(
+                f"could not get an access token with this appid/appsecret: {exc.message}",
+                code=exc.code,
+                request=TOKEN_PATH,
+            ) from exc
+        token, expires_in = data.get("access_token"), data.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int) or expires_in <= 0:
+            raise MalformedPayload("token answer lacks access_token/expires_in", request=TOKEN_PATH)
+        return token, float(expires_in)
+
+    def _call(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST JSON with the access token; on a stale token refresh once and retry once."""
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        token = self._tokens.get()
+        try:
+            return self._exchange("POST", path, {"access_token": token}, body)
+        except TokenExpired as exc:
+            if exc.code not in TOKEN_INVALID:
+                raise
+            self._tokens.invalidate(token)
+        return self._exchange("POST", path, {"access_token": self._tokens.get()}, body)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt) * (0.5 + self._rng()))
+
+    def _exchange(
+        self, method: str, path: str, params: Mapping[str, str], body: bytes | None
+    ) -> dict[str, Any]:
+        """One logical call. GETs are retried on transient faults; POSTs only when unsent."""
+        attempts = 1 + max(0, self._config.max_retries)
+        headers = {"Content-Type": "application/json; charset=utf-8"} if body is not None else {}
+        for attempt in range(attempts):
+            cause: Exception | None = None
+            try:
+                response = self._http.request(method, path, params=params, content=body, headers=headers)
+                return self._decode(response, path)
+            except httpx.TransportError as exc:
+                # Name the fault only: httpx messages may carry the URL with token or secret.
+                error: PlatformError = Unavailable(f"network fault ({type(exc).__name__})", request=path)
+                cause, retry = exc, method == "GET" or isinstance(exc, _NEVER_SENT)
+            except Unavailable as exc:
+                error, retry = exc, method == "GET"
+            if not retry or attempt == attempts - 1:
+                raise error from cause
+            self._sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def _decode(self, response: httpx.Response, path: str) -> dict[str, Any]:
+        status = response.status_code
+        if status == 429:
+            raise RateLimited("WeChat answered HTTP 429", request=path)
+        if status >= 500:
+            raise Unavailable(f"WeChat answered HTTP {status}", request=path)
+        if status >= 400:
+            raise Rejected(f"WeChat answered HTTP {status}", request=path)
+        try:
+            data = response.json()
+        except ValueError:
+            raise MalformedPayload(
+                "WeChat answered something that is not JSON", body=response.text, request=path
+            ) from None
+        if not isinstance(data, dict):
+            raise MalformedPayload(
+                "WeChat answered JSON that is not an object", body=response.text, request=path
+            )
+        errcode = data.get("errcode", 0)
+        if not isinstance(errcode, int):
+            raise MalformedPayload("WeChat answered a non-integer errcode", body=response.text, request=path)
+        if errcode:
+            raise error_for(errcode, str(data.get("errmsg", "")), request=path, now=self._now())
+        return data

@@ -1,0 +1,369 @@
+"""The Weibo adapter: one object per managed account, speaking the v2 REST API.
+
+It implements the capability protocols of :mod:`servicehub.adapters.base` on top of a
+:class:`WeiboSession` (the only code that does I/O). Calls are synchronous because the
+hub runs adapters in Celery workers and worker threads. Every write checks the text
+length first, so quota is not spent on something Weibo would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Self
+
+import httpx
+
+from servicehub.adapters.base import (
+    Credentials,
+    EngagementCount,
+    FetchResult,
+    FollowerPage,
+    InboundItem,
+    ItemKind,
+    PlatformConfig,
+    PlatformUser,
+    RateLimitStatus,
+    ReplyTarget,
+    SentRef,
+)
+from servicehub.adapters.errors import MalformedPayload, NotFound, Rejected, TokenExpired
+from servicehub.adapters.weibo import mapping, push
+from servicehub.adapters.weibo.mapping import FollowerIdPage, Payload
+from servicehub.adapters.weibo.paging import DEFAULT_MAX_PAGES, walk_back
+from servicehub.adapters.weibo.session import Params, WeiboSession
+from servicehub.adapters.weibo.text import MESSAGE_LIMIT, POST_LIMIT, URL_RE, ensure_length
+
+DEFAULT_PAGE_SIZE = 100  # within every list endpoint's maximum (200); fewer calls per burst
+COUNT_BATCH = 100  # statuses/count takes at most 100 ids
+TOPIC_RE = re.compile(r"#[^#\s][^#]*#")
+
+ItemMapper = Callable[[Payload], InboundItem]
+
+
+@contextmanager
+def parsing(endpoint: str) -> Iterator[None]:
+    """Name ``endpoint`` on any MalformedPayload raised while mapping its answer."""
+    try:
+        yield
+    except MalformedPayload as exc:
+        exc.request = exc.request or endpoint
+        raise
+
+
+def _setting(extra: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return max(1, int(extra.get(name, default)))
+    except ValueError:
+        return default
+
+
+class WeiboAdapter:
+    """Sina Weibo for one account: mentions, comments, DMs, fans-service push, replies, posts."""
+
+    platform = "weibo"
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        creds: Credentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.creds = creds
+        self.page_size = _setting(config.extra, "page_size", DEFAULT_PAGE_SIZE)
+        self.max_pages = _setting(config.extra, "max_pages", DEFAULT_MAX_PAGES)
+        self.push_max_skew = _setting(config.extra, "push_max_skew_seconds", push.DEFAULT_MAX_SKEW_SECONDS)
+        self._clock = clock
+        self._session = WeiboSession(
+            config, creds.access_token, transport=transport, sleep=sleep, clock=clock
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _check_token(self, endpoint: str) -> None:
+        """A token known to be past its expiry is not worth a request (Weibo would say 21327)."""
+        expires_at = self.creds.expires_at
+        if expires_at is not None and expires_at <= self._clock():
+            raise TokenExpired(
+                f"Weibo {endpoint}: the token of account {self.creds.uid} "
+                f"expired at {expires_at.isoformat()}",
+                request=endpoint,
+            )
+
+    def _get(self, endpoint: str, params: Params | None = None) -> Any:
+        self._check_token(endpoint)
+        return self._session.get(endpoint, params)
+
+    def _post(self, endpoint: str, data: dict[str, str | int], *, fans: bool = False) -> Any:
+        self._check_token(endpoint)
+        rip = self.config.extra.get("rip")
+        if rip:
+            data["rip"] = rip  # the operator's real IP, required by newer write endpoints
+        return self._session.post(endpoint, data, fans=fans)
+
+    def _fetch(
+        self,
+        endpoint: str,
+        key: str,
+        since_id: str | None,
+        to_item: ItemMapper,
+        params: Params | None = None,
+    ) -> FetchResult:
+        cursor = since_id if since_id not in (None, "", "0") else None  # "0" is Weibo's "no cursor"
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+            raise ValueError(f"Weibo {endpoint}: cursor must be a decimal id, got {cursor!r}")
+
+        def page(max_id: int | None) -> list[Payload]:
+            query: dict[str, str | int] = {"count": self.page_size, **(params or {})}
+            if cursor is not None:
+                query["since_id"] = cursor
+            if max_id is not None:
+                query["max_id"] = max_id
+            return _list(self._get(endpoint, query), key)
+
+        with parsing(endpoint):
+            walk = walk_back(page, cursor, what=endpoint, max_pages=self.max_pages)
+            items = [to_item(entry) for entry in walk.items if not mapping.is_deleted(entry)]
+        return FetchResult(items=items, newest_id=walk.newest_id, pages=walk.pages)
+
+    # -- MentionSource, CommentSource, direct messages -------------------------------
+
+    def fetch_mentions(self, since_id: str | None) -> FetchResult:
+        """Posts that @-mention the account (``statuses/mentions``)."""
+        uid = self.creds.uid
+        return self._fetch(
+            "statuses/mentions", "statuses", since_id, lambda s: mapping.status_to_item(s, uid)
+        )
+
+    def fetch_comment_mentions(self, since_id: str | None) -> FetchResult:
+        """Comments that @-mention the account (``comments/mentions``)."""
+        uid = self.creds.uid
+        kind = ItemKind.COMMENT_MENTION
+        return self._fetch(
+            "comments/mentions", "comments", since_id, lambda c: mapping.comment_to_item(c, uid, kind)
+        )
+
+    def fetch_comments_to_me(self, since_id: str | None) -> FetchResult:
+        """Comments on the account's posts (``comments/to_me``)."""
+        uid = self.creds.uid
+        return self._fetch("comments/to_me", "comments", since_id, lambda c: mapping.comment_to_item(c, uid))
+
+    def fetch_direct_messages(self, since_id: str | None) -> FetchResult:
+        """Private messages (``direct_messages``, an advanced permission for blue-V accounts)."""
+        uid = self.creds.uid
+        return self._fetch(
+            "direct_messages", "direct_messages", since_id, lambda d: mapping.dm_to_item(d, uid)
+        )
+
+    def comments_on(self, status_id: str, since_id: str | None = None) -> FetchResult:
+        """Comments under one post (``comments/show``), e.g. on a publication being tracked."""
+        uid = self.creds.uid
+        return self._fetch(
+            "comments/show",
+            "comments",
+            since_id,
+            lambda c: mapping.comment_to_item(c, uid),
+            {"id": status_id},
+        )
+
+    def repost_timeline(self, status_id: str, since_id: str | None = None) -> FetchResult:
+        """Reposts of one post. Each is a post of its own, mapped like a mention: a reply comments on it."""
+        uid = self.creds.uid
+        return self._fetch(
+            "statuses/repost_timeline",
+            "reposts",
+            since_id,
+            lambda s: mapping.status_to_item(s, uid),
+            {"id": status_id},
+        )
+
+    # -- MessageSource (fans-service push) --------------------------------------------
+
+    def verify_push(self, params: Mapping[str, str]) -> bool:
+        return push.verify_signature(
+            self.config.app_secret, params, now=self._clock(), max_skew_seconds=self.push_max_skew
+        )
+
+    def parse_push(self, body: bytes, content_type: str) -> list[InboundItem]:
+        return push.parse_push_body(body, content_type, self.creds.uid)
+
+    def echo_reply(self, params: Mapping[str, str]) -> str | None:
+        """Answer for Weibo's GET callback verification: ``echostr`` when signed, else None."""
+        return push.echo_reply(
+            self.config.app_secret, params, now=self._clock(), max_skew_seconds=self.push_max_skew
+        )
+
+    # -- Replier, Publisher -------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str) -> SentRef:
+        """Answer an inbound item where its :class:`ReplyTarget` points."""
+        if target.kind == "comment_status":
+            status_id = _required(target.status_id, "status_id", target)
+            ensure_length(text, POST_LIMIT, "评论")
+            body = self._post("comments/create", {"id": status_id, "comment": text})
+            with parsing("comments/create"):
+                return mapping.sent_ref(body, "comment")
+        if target.kind == "reply_comment":
+            comment_id = _required(target.comment_id, "comment_id", target)
+            ensure_length(text, POST_LIMIT, "评论")
+            status_id = target.status_id or self._status_of_comment(comment_id)
+            body = self._post("comments/reply", {"cid": comment_id, "id": status_id, "comment": text})
+            with parsing("comments/reply"):
+                return mapping.sent_ref(body, "comment")
+        if target.kind == "private_message":
+            user_uid = _required(target.user_uid, "user_uid", target)
+            return self._fans_reply(user_uid, text)
+        raise Rejected(f"Weibo cannot reply to a target of kind {target.kind!r}")
+
+    def _fans_reply(self, user_uid: str, text: str) -> SentRef:
+        """``messages/reply`` on the fans-service host; ``data`` is JSON, form-encoded once by httpx."""
+        ensure_length(text, MESSAGE_LIMIT, "私信")
+        data = json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":"))
+        body = self._post(
+            "messages/reply", {"type": "text", "data": data, "receiver_id": user_uid}, fans=True
+        )
+        if isinstance(body, Mapping) and (body.get("idstr") or body.get("id")):
+            with parsing("messages/reply"):
+                return mapping.sent_ref(body, "message")
+        # The reply echo has no documented id; name it by receiver and time so it can be logged.
+        sent_at = self._clock()
+        return SentRef(
+            platform_id=f"msg-{user_uid}-{int(sent_at.timestamp())}", text=text, created_at=sent_at
+        )
+
+    def _status_of_comment(self, comment_id: str) -> str:
+        """The post a comment belongs to, for replies built from a comment-mention push."""
+        body = self._get("comments/show_batch", {"cids": comment_id})
+        with parsing("comments/show_batch"):
+            for comment in _bare_list(body, "comments/show_batch"):
+                if mapping.object_id(comment, "comment") == comment_id:
+                    return mapping.object_id(mapping.child(comment, "status", "comment"), "comment.status")
+        raise NotFound(f"Weibo comments/show_batch: comment {comment_id} does not exist", code=20201)
+
+    def publish_post(self, text: str) -> SentRef:
+        """Post through ``statuses/share`` (``statuses/update`` is closed since 2017: 10014)."""
+        ensure_length(text, POST_LIMIT, "微博")
+        if TOPIC_RE.search(text):
+            raise Rejected("微博 statuses/share 不允许包含#话题词#")
+        domains = [
+            d.strip().lower() for d in self.config.extra.get("share_domains", "").split(",") if d.strip()
+        ]
+        if domains and not any(_on_domain(url, domains) for url in URL_RE.findall(text)):
+            raise Rejected(f"微博需包含安全域名下的链接 ({', '.join(domains)})")
+        body = self._post("statuses/share", {"status": text})
+        with parsing("statuses/share"):
+            return mapping.sent_ref(body, "status")
+
+    def send_direct_message(self, user_uid: str, text: str) -> SentRef:
+        """``direct_messages/new``; the recipient must follow the account (else 20301)."""
+        ensure_length(text, MESSAGE_LIMIT, "私信")
+        body = self._post("direct_messages/new", {"uid": user_uid, "text": text})
+        with parsing("direct_messages/new"):
+            return mapping.sent_ref(body, "direct_message")
+
+    def repost(self, status_id: str, text: str = "", *, comment: bool = False) -> SentRef:
+        """Repost ``status_id``; empty text becomes Weibo's default "转发微博"."""
+        data: dict[str, str | int] = {"id": status_id, "is_comment": 1 if comment else 0}
+        if text:
+            ensure_length(text, POST_LIMIT, "转发")
+            data["status"] = text
+        body = self._post("statuses/repost", data)
+        with parsing("statuses/repost"):
+            return mapping.sent_ref(body, "status")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def engagement(self, platform_ids: Sequence[str]) -> list[EngagementCount]:
+        """Repost/comment/like counts; unknown or deleted ids are silently absent."""
+        found: dict[str, EngagementCount] = {}
+        for start in range(0, len(platform_ids), COUNT_BATCH):
+            batch = platform_ids[start : start + COUNT_BATCH]
+            body = self._get("statuses/count", {"ids": ",".join(batch)})
+            with parsing("statuses/count"):
+                for entry in _bare_list(body, "statuses/count"):
+                    count = mapping.engagement_from(entry)
+                    found[count.platform_id] = count
+        return [found[i] for i in dict.fromkeys(platform_ids) if i in found]
+
+    def followers(self, cursor: int = 0) -> FollowerPage:
+        """One page of the account's fans (Weibo returns at most 30% of them, capped at 500)."""
+        body = self._get(
+            "friendships/followers",
+            {"uid": self.creds.uid, "count": min(self.page_size, 200), "cursor": cursor, "trim_status": 1},
+        )
+        with parsing("friendships/followers"):
+            return mapping.follower_page_from(body)
+
+    def follower_ids(self, cursor: int = 0) -> FollowerIdPage:
+        body = self._get(
+            "friendships/followers/ids", {"uid": self.creds.uid, "count": 5000, "cursor": cursor}
+        )
+        with parsing("friendships/followers/ids"):
+            return mapping.follower_ids_from(body)
+
+    def status(self, status_id: str) -> InboundItem:
+        """One post (``statuses/show``), mapped as a mention: used to complete mention pushes."""
+        body = self._get("statuses/show", {"id": status_id})
+        with parsing("statuses/show"):
+            return mapping.status_to_item(body, self.creds.uid)
+
+    def user(self, uid: str) -> PlatformUser:
+        body = self._get("users/show", {"uid": uid})
+        with parsing("users/show"):
+            return mapping.user_from(body)
+
+    def rate_limit_status(self) -> RateLimitStatus:
+        body = self._get("account/rate_limit_status")
+        with parsing("account/rate_limit_status"):
+            return mapping.rate_limit_from(body, self._clock())
+
+    def get_uid(self) -> str:
+        body = self._get("account/get_uid")
+        with parsing("account/get_uid"):
+            return mapping.id_value(mapping.obj(body, "get_uid").get("uid"), "get_uid.uid")
+
+
+def _list(body: Any, key: str) -> list[Payload]:
+    """The list under ``key`` in a list envelope, each element checked to be an object."""
+    envelope = mapping.obj(body, key)
+    entries = envelope.get(key)
+    if not isinstance(entries, list):
+        raise MalformedPayload(f"Weibo payload is missing required field {key!r}")
+    return [mapping.obj(entry, f"{key}[]") for entry in entries]
+
+
+def _bare_list(body: Any, what: str) -> list[Payload]:
+    if not isinstance(body, list):
+        raise MalformedPayload(f"Weibo {what}: expected a JSON array")
+    return [mapping.obj(entry, f"{what}[]") for entry in body]
+
+
+def _required(value: str | None, name: str, target: ReplyTarget) -> str:
+    if not value:
+        raise Rejected(f"Weibo reply target {target.kind} lacks {name}")
+    return value
+
+
+def _on_domain(url: str, domains: list[str]) -> bool:
+    try:
+        host = httpx.URL(url).host.lower()
+    except httpx.InvalidURL:
+        return False
+    return any(host == d or host.endswith("." + d) for d in domains)

@@ -1,0 +1,248 @@
+"""The adapter against the Weibo simulator over real HTTP: paging, writes, token and quota errors, push."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+
+from servicehub.adapters.base import Credentials, InboundItem, ItemKind, PlatformConfig
+from servicehub.adapters.errors import RateLimited, Rejected, TokenExpired
+from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
+from servicehub.adapters.weibo.client import WeiboAdapter
+
+PAGE = 20
+
+
+@dataclass
+class Account:
+    uid: str
+    token: str
+    app_key: str
+    app_secret: str
+    safe_domain: str
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorThread]:
+    runner = run_simulator_in_thread(seed=7, rate=0.0)
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+@pytest.fixture
+def control(sim: SimulatorThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim.base_url, timeout=10) as client:
+        yield client
+
+
+def sim_post(control: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = control.post(path, json=body)
+    assert response.status_code in (200, 201), response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.fixture
+def account(control: httpx.Client) -> Account:
+    created = sim_post(control, "/_sim/accounts", {"screen_name": "联通客服测试", "followers": 5})
+    return Account(
+        uid=created["uid"],
+        token=created["access_token"],
+        app_key=created["app_key"],
+        app_secret=created["app_secret"],
+        safe_domain=created["safe_domains"][0],
+    )
+
+
+@pytest.fixture
+def weibo(sim: SimulatorThread, account: Account) -> Iterator[WeiboAdapter]:
+    config = PlatformConfig(
+        name="weibo",
+        api_base=sim.base_url,
+        app_key=account.app_key,
+        app_secret=account.app_secret,
+        max_retries=1,
+        extra={"page_size": str(PAGE)},
+    )
+    with WeiboAdapter(config, Credentials(account.token, account.uid), sleep=lambda _: None) as adapter:
+        yield adapter
+
+
+def outbox(control: httpx.Client, endpoint: str) -> list[dict[str, Any]]:
+    response = control.get("/_sim/outbox", params={"endpoint": endpoint})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_mentions_burst_of_three_pages_is_complete(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    sim_post(control, "/_sim/mentions", {"text": "开始"})
+    first = weibo.fetch_mentions(None)
+    assert first.newest_id is not None
+    burst = sim_post(control, "/_sim/burst", {"kind": "mention", "n": 3 * PAGE})
+
+    second = weibo.fetch_mentions(first.newest_id)
+    ids = [item.platform_id for item in second.items]
+    assert sorted(ids, key=int) == sorted(burst["ids"], key=int)
+    assert len(set(ids)) == 3 * PAGE
+    assert ids == sorted(ids, key=int, reverse=True)
+    assert second.newest_id == burst["last_id"]
+    assert second.pages >= 3
+    assert all(item.kind is ItemKind.MENTION for item in second.items)
+
+    assert weibo.fetch_mentions(second.newest_id).items == []
+
+
+def test_comments_to_me_burst(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    sim_post(control, "/_sim/comments", {"text": "第一条评论"})
+    start = weibo.fetch_comments_to_me(None)
+    assert start.newest_id is not None
+    burst = sim_post(control, "/_sim/burst", {"kind": "comment", "n": 2 * PAGE + 3})
+    result = weibo.fetch_comments_to_me(start.newest_id)
+    assert [i.platform_id for i in result.items] == sorted(burst["ids"], key=int, reverse=True)
+    assert all(i.reply_target.kind == "reply_comment" and i.reply_target.status_id for i in result.items)
+
+
+def _one_mention(control: httpx.Client, weibo: WeiboAdapter, text: str) -> InboundItem:
+    sim_post(control, "/_sim/mentions", {"text": text})
+    [item] = weibo.fetch_mentions(None).items[:1]
+    return item
+
+
+def test_reply_to_mention_is_in_the_outbox(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    item = _one_mention(control, weibo, "网络又断了，怎么回事？")
+    sent = weibo.reply(item.reply_target, "您好，已为您报修，请留意短信通知。")
+    [entry] = outbox(control, "comments/create")
+    assert entry["status_id"] == item.platform_id
+    assert entry["text"] == "您好，已为您报修，请留意短信通知。"
+    assert sent.platform_id == entry["id"]
+
+
+def test_reply_to_comment_is_in_the_outbox(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    sim_post(control, "/_sim/comments", {"text": "套餐怎么退订？"})
+    [comment] = weibo.fetch_comments_to_me(None).items[:1]
+    weibo.reply(comment.reply_target, "您好，发送TD到10010即可退订。")
+    [entry] = outbox(control, "comments/reply")
+    assert entry["comment_id"] == comment.platform_id
+    assert entry["status_id"] == comment.thread_id
+
+
+def test_private_message_reply_and_post(control: httpx.Client, weibo: WeiboAdapter, account: Account) -> None:
+    sim_post(control, "/_sim/messages", {"text": "我的宽带账号是多少？", "push": False})
+    [message] = weibo.fetch_direct_messages(None).items
+    assert message.kind is ItemKind.PRIVATE_MESSAGE
+    weibo.reply(message.reply_target, "您好，请提供身份证后四位。")
+    [entry] = outbox(control, "messages/reply")
+    assert entry["receiver_id"] == message.author.uid
+    assert entry["text"] == "您好，请提供身份证后四位。"
+
+    post = weibo.publish_post(f"5G新套餐上线 https://{account.safe_domain}/5g")
+    [shared] = outbox(control, "statuses/share")
+    assert shared["id"] == post.platform_id
+
+
+def test_share_without_safe_domain_is_rejected(weibo: WeiboAdapter) -> None:
+    with pytest.raises(Rejected) as info:
+        weibo.publish_post("没有链接的微博")
+    assert info.value.code == 10017
+
+
+def test_too_long_is_refused_before_sending(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    item = _one_mention(control, weibo, "在吗")
+    with pytest.raises(Rejected, match=r"评论超过140字 \(141\)"):
+        weibo.reply(item.reply_target, "好" * 141)
+    assert outbox(control, "comments/create") == []
+
+
+def test_expired_token(control: httpx.Client, weibo: WeiboAdapter, account: Account) -> None:
+    sim_post(control, "/_sim/faults", {"expire_token": account.token})
+    with pytest.raises(TokenExpired) as info:
+        weibo.fetch_mentions(None)
+    assert info.value.code == 21327
+
+
+def test_rate_limit(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    sim_post(control, "/_sim/limits", {"user_per_hour": 2})
+    weibo.fetch_mentions(None)
+    weibo.fetch_comments_to_me(None)
+    with pytest.raises(RateLimited) as info:
+        weibo.fetch_mentions(None)
+    assert info.value.code == 10023
+    assert info.value.reset_at is not None
+    now = datetime.now(UTC)
+    assert now < info.value.reset_at <= now + timedelta(hours=1, seconds=5)
+    status = weibo.rate_limit_status()  # not counted, so it still answers
+    assert (status.remaining_user_hits, status.user_limit) == (0, 2)
+
+
+def test_engagement_and_followers(control: httpx.Client, weibo: WeiboAdapter, account: Account) -> None:
+    post = weibo.publish_post(f"活动 https://{account.safe_domain}/a")
+    sim_post(
+        control, "/_sim/engagement", {"status_id": post.platform_id, "likes": 4, "reposts": 2, "comments": 3}
+    )
+    [count] = weibo.engagement([post.platform_id])
+    assert (count.likes, count.reposts, count.comments) == (4, 2, 3)
+    page = weibo.followers()
+    assert page.total == 5
+    assert weibo.get_uid() == account.uid
+
+
+class _PushReceiver(BaseHTTPRequestHandler):
+    adapter: WeiboAdapter
+    received: list[InboundItem]
+
+    def do_GET(self) -> None:
+        echo = self.adapter.echo_reply(dict(parse_qsl(urlsplit(self.path).query)))
+        self._answer(200 if echo is not None else 403, echo or "")
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if not self.adapter.verify_push(dict(parse_qsl(urlsplit(self.path).query))):
+            self._answer(403, "bad signature")
+            return
+        self.received.extend(self.adapter.parse_push(body, self.headers.get("Content-Type", "")))
+        self._answer(200, "")
+
+    def _answer(self, status: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_signed_push_is_verified_and_parsed(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    received: list[InboundItem] = []
+    handler = type("Receiver", (_PushReceiver,), {"adapter": weibo, "received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/weibo/push"
+        registered = sim_post(control, "/_sim/callbacks", {"url": url, "verify": True})
+        assert registered["verified"]["ok"], registered
+        pushed = sim_post(control, "/_sim/messages", {"text": "客服在吗？"})
+        assert pushed["push"]["delivered"], pushed
+        sim_post(control, "/_sim/events", {"subtype": "follow"})
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert [(i.kind, i.text) for i in received] == [
+        (ItemKind.PRIVATE_MESSAGE, "客服在吗？"),
+        (ItemKind.EVENT, "关注事件消息"),
+    ]
+    assert received[0].reply_target.user_uid == received[0].author.uid

@@ -1,0 +1,81 @@
+"""An in-memory platform adapter for unit tests of the listener, routing and outbox.
+
+Installed through the adapter registry (the same seam real adapters use), so the code
+under test builds it exactly as it would build the Weibo adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from servicehub.adapters import registry
+from servicehub.adapters.base import (
+    Credentials,
+    FetchResult,
+    InboundItem,
+    PlatformConfig,
+    ReplyTarget,
+    SentRef,
+)
+from servicehub.adapters.errors import PlatformError
+
+
+@dataclass
+class FakePlatform:
+    """State shared by every adapter built while installed: what customers said, what we sent."""
+
+    mentions: list[InboundItem] = field(default_factory=list)
+    sent: list[tuple[str, ReplyTarget, str]] = field(default_factory=list)
+    fail_next: list[PlatformError] = field(default_factory=list)
+    fetches: int = 0
+
+    def adapter(self, config: PlatformConfig, creds: Credentials, transport: object) -> FakeAdapter:
+        return FakeAdapter(self, creds)
+
+
+class FakeAdapter:
+    def __init__(self, platform: FakePlatform, creds: Credentials) -> None:
+        self.platform = platform
+        self.creds = creds
+
+    def _raise_if_told(self) -> None:
+        if self.platform.fail_next:
+            raise self.platform.fail_next.pop(0)
+
+    def fetch_mentions(self, since_id: str | None) -> FetchResult:
+        self._raise_if_told()
+        self.platform.fetches += 1
+        items = [i for i in self.platform.mentions if since_id is None or int(i.platform_id) > int(since_id)]
+        items.sort(key=lambda i: int(i.platform_id), reverse=True)
+        return FetchResult(items=items, newest_id=items[0].platform_id if items else since_id)
+
+    def fetch_comment_mentions(self, since_id: str | None) -> FetchResult:
+        return FetchResult(items=[], newest_id=since_id)
+
+    def fetch_comments_to_me(self, since_id: str | None) -> FetchResult:
+        return FetchResult(items=[], newest_id=since_id)
+
+    def reply(self, target: ReplyTarget, text: str) -> SentRef:
+        self._raise_if_told()
+        self.platform.sent.append((self.creds.access_token, target, text))
+        return SentRef(platform_id=str(5_000_000 + len(self.platform.sent)), text=text, created_at=datetime.now(UTC))
+
+    def publish_post(self, text: str) -> SentRef:
+        return self.reply(ReplyTarget(kind="post"), text)
+
+    def send_direct_message(self, user_uid: str, text: str) -> SentRef:
+        return self.reply(ReplyTarget(kind="private_message", user_uid=user_uid), text)
+
+
+def install(monkeypatch: pytest.MonkeyPatch, platform: str = "weibo") -> FakePlatform:
+    fake = FakePlatform()
+    monkeypatch.setitem(registry.FACTORIES, platform, fake.adapter)
+    return fake
+
+
+def ids(items: Sequence[InboundItem]) -> list[str]:
+    return [i.platform_id for i in items]

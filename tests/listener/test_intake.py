@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from servicehub.core.models import Account, Customer, CustomerIdentity, Message
+from servicehub.core.runtime import Runtime
+from servicehub.listener.filtering import chain_for
+from servicehub.listener.intake import intake
+from tests.factories import build_world, mention
+
+
+def _intake(runtime: Runtime, account_id: int, items: list) -> list[int]:  # type: ignore[type-arg]
+    with runtime.sessions() as s:
+        account = s.get(Account, account_id)
+        assert account is not None
+        ids = intake(s, account, items, chain_for(s))
+        s.commit()
+        return ids
+
+
+def test_replayed_page_adds_nothing_and_returns_only_new_ids(runtime: Runtime) -> None:
+    world = build_world(runtime)
+    page = [mention("4900000000000001", "宽带又断网了，三天了没人管！"), mention("4900000000000002", "话费怎么多扣了20元？", author_uid="77")]
+    first = _intake(runtime, world.inhouse_account_id, page)
+    again = _intake(runtime, world.inhouse_account_id, page)
+    more = _intake(runtime, world.inhouse_account_id, [*page, mention("4900000000000003", "5G信号太差", author_uid="78")])
+    assert len(first) == 2
+    assert again == []
+    assert len(more) == 1
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 3
+
+
+def test_same_post_heard_by_two_accounts_is_kept_for_each(runtime: Runtime) -> None:
+    world = build_world(runtime)
+    item = mention("4900000000000009", "@中国联通客服 @联通上海 网络故障")
+    assert len(_intake(runtime, world.inhouse_account_id, [item])) == 1
+    assert len(_intake(runtime, world.partner_account_id, [item])) == 1
+
+
+def test_customers_are_created_once_and_kept_current(runtime: Runtime) -> None:
+    world = build_world(runtime)
+    _intake(runtime, world.inhouse_account_id, [mention("4900000000000011", "查询流量", name="老王")])
+    _intake(runtime, world.inhouse_account_id, [mention("4900000000000012", "还在吗", name="老王2024")])
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 1
+        ident = s.scalars(select(CustomerIdentity)).one()
+        assert ident.screen_name == "老王2024"
+
+
+def test_empty_and_spam_are_stored_as_dropped_with_reason(runtime: Runtime) -> None:
+    world = build_world(runtime)
+    _intake(
+        runtime,
+        world.inhouse_account_id,
+        [mention("4900000000000021", "[哈哈][哈哈]"), mention("4900000000000022", "正常咨询：怎么办理宽带", author_uid="90")],
+    )
+    with runtime.sessions() as s:
+        rows = {m.platform_id: m for m in s.scalars(select(Message))}
+    dropped = rows["4900000000000021"]
+    assert dropped.keep is False and dropped.drop_reason == "empty" and dropped.routed is True
+    kept = rows["4900000000000022"]
+    assert kept.keep is True and kept.routed is False and kept.sentiment is not None
+
+
+def test_concurrent_intake_of_the_same_page_stores_each_message_once(runtime: Runtime) -> None:
+    world = build_world(runtime)
+    page = [mention(str(4900000000000100 + i), f"第{i}条：宽带故障", author_uid=str(1000 + i % 7)) for i in range(40)]
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            results.append(_intake(runtime, world.inhouse_account_id, page))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sum(len(r) for r in results) == 40
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 40
+        assert s.scalar(select(func.count()).select_from(CustomerIdentity)) == 7

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from servicehub.adapters.errors import Rejected, TokenExpired, Unavailable
+from servicehub.core.models import Account, DeliveryState, Health, OutboundMessage, RequestState, ServiceRequest
+from servicehub.core.runtime import Runtime
+from servicehub.listener.filtering import chain_for
+from servicehub.listener.intake import intake
+from servicehub.publishing.outbox import claim, queue_reply, send_outbound
+from servicehub.publishing.text import ReplyError
+from servicehub.routing.conversations import route_messages
+from tests import fakes
+from tests.factories import build_world, mention
+
+
+@pytest.fixture
+def request_id(runtime: Runtime) -> int:
+    world = build_world(runtime)
+    with runtime.sessions() as s:
+        account = s.get(Account, world.inhouse_account_id)
+        assert account is not None
+        ids = intake(s, account, [mention("4900000000000001", "宽带断网，怎么办？")], chain_for(s))
+        s.commit()
+    route_messages(runtime, ids)
+    with runtime.sessions() as s:
+        return s.scalars(select(ServiceRequest.id)).one()
+
+
+def _queue(runtime: Runtime, request_id: int, text: str, nonce: str = "n1") -> int:
+    with runtime.sessions() as s:
+        req = s.get(ServiceRequest, request_id)
+        assert req is not None
+        out = queue_reply(s, runtime, req, 1, text, nonce=nonce)
+        s.commit()
+        return out.id
+
+
+def test_reply_is_sent_once_to_the_message_target(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = fakes.install(monkeypatch)
+    out_id = _queue(runtime, request_id, "您好，已为您报障，工程师今天上门。")
+    assert send_outbound(runtime, out_id) is None  # SyncRunner already sent it on commit
+    assert len(platform.sent) == 1
+    token, target, text = platform.sent[0]
+    assert target.kind == "comment_status" and target.status_id == "4900000000000001"
+    assert token == "2.00test-token-inhouse"
+    with runtime.sessions() as s:
+        out = s.get(OutboundMessage, out_id)
+        req = s.get(ServiceRequest, request_id)
+        assert out is not None and out.state == DeliveryState.SENT and out.platform_id
+        assert req is not None and req.first_response_at is not None and req.state == RequestState.IN_PROGRESS
+
+
+def test_same_form_submitted_twice_queues_one_reply(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = fakes.install(monkeypatch)
+    a = _queue(runtime, request_id, "已处理", nonce="same")
+    b = _queue(runtime, request_id, "已处理", nonce="same")
+    assert a == b
+    assert len(platform.sent) == 1
+
+
+def test_too_long_and_empty_replies_are_refused_before_queueing(runtime: Runtime, request_id: int) -> None:
+    with pytest.raises(ReplyError, match="超过140字"):
+        _queue(runtime, request_id, "很" * 141)
+    with pytest.raises(ReplyError, match="不能为空"):
+        _queue(runtime, request_id, "   ")
+    with runtime.sessions() as s:
+        assert list(s.scalars(select(OutboundMessage))) == []
+
+
+def test_rejection_is_final_and_kept_with_its_reason(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(Rejected("Repeat conetnt", code=20019))
+    out_id = _queue(runtime, request_id, "重复内容")
+    with runtime.sessions() as s:
+        out = s.get(OutboundMessage, out_id)
+        assert out is not None and out.state == DeliveryState.FAILED and "20019" in out.error
+    assert claim(runtime, out_id) is False
+
+
+def test_outage_is_retried_and_then_sent_exactly_once(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(Unavailable("timeout"))
+    out_id = _queue(runtime, request_id, "稍等，正在处理")
+    with runtime.sessions() as s:
+        out = s.get(OutboundMessage, out_id)
+        assert out is not None and out.state == DeliveryState.RETRY
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    assert send_outbound(runtime, out_id) is None
+    assert len(platform.sent) == 1
+
+
+def test_expired_token_marks_account_and_keeps_the_reply(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(TokenExpired("expired_token", code=21327))
+    out_id = _queue(runtime, request_id, "您好")
+    with runtime.sessions() as s:
+        out = s.get(OutboundMessage, out_id)
+        assert out is not None and out.state == DeliveryState.RETRY
+        account = s.get(Account, out.account_id)
+        assert account is not None and account.health == Health.NEEDS_REAUTH

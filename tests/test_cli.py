@@ -1,0 +1,54 @@
+"""Expected failures end in one line that says what to fix (exit status 2), never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "servicehub.cli", *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_bad_config_names_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "settings.toml"
+    bad.write_text("[web]\nport = 80\nhots = '0.0.0.0'\n")
+    line = one_line_error(run_cli("--settings", str(bad), "migrate"))
+    assert line == "servicehub: error: unknown setting web.hots; did you mean 'host'?"
+
+
+def test_unreachable_database_says_which_and_what_to_do(tmp_path: Path) -> None:
+    env = {"HUB_SETTINGS": str(tmp_path / "none.toml"), "HUB_DATABASE__URL": "postgresql://hub@127.0.0.1:1/hub"}
+    line = one_line_error(run_cli("migrate", env=env))
+    assert "cannot connect to the database postgresql+psycopg://hub@127.0.0.1:1/hub" in line
+    assert "start it or fix [database].url" in line
+
+
+def test_port_in_use_says_which_setting_to_change(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {
+            "HUB_SETTINGS": str(tmp_path / "none.toml"),
+            "HUB_HUB__DATA_DIR": str(tmp_path / "var"),
+            "HUB_WEB__PORT": str(port),
+            "HUB_SIMULATOR__ENABLED": "false",
+        }
+        line = one_line_error(run_cli("run", env=env))
+    assert f"127.0.0.1:{port} is already in use" in line
+    assert "HUB_WEB__PORT" in line

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from servicehub.core.models import Account
+from servicehub.core.runtime import Runtime
+from servicehub.listener.filtering import chain_for
+from servicehub.listener.intake import intake
+from servicehub.routing.conversations import route_messages
+from servicehub.workbench.app import create_app
+from tests.factories import PASSWORD, World, build_world, mention
+
+
+@pytest.fixture
+def world(sqlite_runtime: Runtime) -> World:
+    return build_world(sqlite_runtime)
+
+
+@pytest.fixture
+def client(sqlite_runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(sqlite_runtime), follow_redirects=False) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "page has no CSRF token"
+    return found.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == 303, response.text
+
+
+def hear(runtime: Runtime, account_id: int, platform_id: str, text: str, author_uid: str = "2489518277") -> int:
+    """Take in one mention and route it; returns the request id."""
+    from servicehub.core.models import Message
+
+    with runtime.sessions() as s:
+        account = s.get(Account, account_id)
+        assert account is not None
+        item = mention(platform_id, text, author_uid=author_uid, account_uid=account.platform_uid)
+        ids = intake(s, account, [item], chain_for(s))
+        s.commit()
+    route_messages(runtime, ids)
+    with runtime.sessions() as s:
+        message = s.get(Message, ids[0])
+        assert message is not None and message.request_id is not None
+        return message.request_id
