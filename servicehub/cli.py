@@ -12,22 +12,26 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from servicehub.core.db import DatabaseUnavailable, check_connection
-from servicehub.core.settings import SettingsError, load_settings
+from servicehub.core.db import check_connection
+from servicehub.core.errors import HubError
+from servicehub.core.settings import load_settings
 
 
-class CliError(Exception):
-    """An expected failure with a one-line, actionable message."""
+class CliError(HubError):
+    """An expected failure of a command, with a one-line, actionable message."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         result: int = args.func(args)
         return result
-    except (SettingsError, DatabaseUnavailable, CliError) as exc:
+    except HubError as exc:
         print(f"servicehub: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -40,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(required=True, metavar="command")
 
-    run = sub.add_parser("run", aliases=["demo"], help="run the embedded hub: database, simulator, listener, workbench")
+    run = sub.add_parser(
+        "run", aliases=["demo"], help="run the embedded hub: database, simulator, listener, workbench"
+    )
     run.set_defaults(func=cmd_run)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
@@ -103,7 +109,12 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             ensure_default_roles(session)
             org = ensure_org(session, args.org)
             user = create_user(
-                session, args.username, password, org=org, roles=args.role or ["operator"], display_name=args.display_name
+                session,
+                args.username,
+                password,
+                org=org,
+                roles=args.role or ["operator"],
+                display_name=args.display_name,
             )
             print(f"created user {user.username} (id {user.id})")
     except UserError as exc:
@@ -126,7 +137,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     assert isinstance(runtime, Runtime)
     app = make_celery(runtime.settings)
     _check_broker(app)
-    app.worker_main(["worker", f"--concurrency={args.concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle"])
+    app.worker_main(
+        [
+            "worker",
+            f"--concurrency={args.concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
     return 0
 
 
@@ -150,7 +169,12 @@ def cmd_web(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
     ensure_port_free(runtime.settings.web.host, runtime.settings.web.port, "[web].port")
-    uvicorn.run(create_app(runtime), host=runtime.settings.web.host, port=runtime.settings.web.port, log_level="warning")
+    uvicorn.run(
+        create_app(runtime),
+        host=runtime.settings.web.host,
+        port=runtime.settings.web.port,
+        log_level="warning",
+    )
     return 0
 
 
@@ -162,7 +186,10 @@ def _check_broker(app: object) -> None:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:
-        raise CliError(f"cannot reach the task broker {app.conf.broker_url}: {exc} — start Redis or fix [tasks].broker_url") from exc
+        raise CliError(
+            f"cannot reach the task broker {app.conf.broker_url}: {exc} — "
+            "start Redis or fix [tasks].broker_url"
+        ) from exc
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ import sys
 
 from servicehub.core import migrate
 from servicehub.core.db import check_connection
+from servicehub.core.errors import HubError
 from servicehub.core.runtime import Runtime, build_runtime, set_runtime
 from servicehub.core.scheduler import Scheduler
 from servicehub.core.settings import Settings
 
 
-class PortInUse(Exception):
-    pass
+class PortInUse(HubError):
+    """The port a server needs is taken; the message names the setting to change."""
 
 
 def ensure_port_free(host: str, port: int, setting: str) -> None:
@@ -31,13 +32,13 @@ def ensure_port_free(host: str, port: int, setting: str) -> None:
             probe.bind((host, port))
         except OSError as exc:
             env = "HUB_" + setting.strip("[]").replace("].", "__").upper()
-            from servicehub.cli import CliError
-
             if exc.errno == errno.EADDRINUSE:
-                raise CliError(
+                raise PortInUse(
                     f"{host}:{port} is already in use; stop the other program or change {setting} (or {env})"
                 ) from exc
-            raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); change {setting} (or {env})") from exc
+            raise PortInUse(
+                f"cannot listen on {host}:{port} ({exc.strerror}); change {setting} (or {env})"
+            ) from exc
 
 
 def prepare(settings: Settings) -> Runtime:

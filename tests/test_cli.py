@@ -9,10 +9,17 @@ import sys
 from pathlib import Path
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "servicehub.cli", *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "servicehub.cli", *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -32,7 +39,10 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
 
 
 def test_unreachable_database_says_which_and_what_to_do(tmp_path: Path) -> None:
-    env = {"HUB_SETTINGS": str(tmp_path / "none.toml"), "HUB_DATABASE__URL": "postgresql://hub@127.0.0.1:1/hub"}
+    env = {
+        "HUB_SETTINGS": str(tmp_path / "none.toml"),
+        "HUB_DATABASE__URL": "postgresql://hub@127.0.0.1:1/hub",
+    }
     line = one_line_error(run_cli("migrate", env=env))
     assert "cannot connect to the database postgresql+psycopg://hub@127.0.0.1:1/hub" in line
     assert "start it or fix [database].url" in line

@@ -136,7 +136,14 @@ class CommentSource(Protocol):
 class MessageSource(Protocol):
     """Platforms that push private messages: verify and parse what they post to us."""
 
-    def verify_push(self, params: Mapping[str, str]) -> bool: ...
+    def verify_push(self, params: Mapping[str, str], body: bytes | None = None) -> bool:
+        """Whether a push really comes from the platform. ``body`` matters where the platform
+        signs the body too (WeChat safe mode)."""
+        ...
+
+    def echo(self, params: Mapping[str, str]) -> str | None:
+        """The answer to the platform's GET URL verification, or None when not signed by it."""
+        ...
 
     def parse_push(self, body: bytes, content_type: str) -> list[InboundItem]: ...
 

@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from servicehub.core.settings import Settings
-from servicehub.core.tasks import REGISTRY, TASK_MODULES
+from servicehub.core.tasks import REGISTRY, TASK_MODULES, load_task_modules
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -25,10 +25,7 @@ def make_celery(settings: Settings) -> Celery:
             "send-due": {"task": "publishing.send_due", "schedule": 5.0},
         },
     )
-    import importlib
-
-    for module in TASK_MODULES:
-        importlib.import_module(module)
+    load_task_modules()
     for name, fn in REGISTRY.items():
         app.task(name=name)(_bound(fn))
     return app

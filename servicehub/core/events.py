@@ -90,7 +90,7 @@ class RedisBus:
             yield _redis_events(pubsub)
         finally:
             await pubsub.unsubscribe(CHANNEL)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
 

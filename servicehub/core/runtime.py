@@ -17,7 +17,7 @@ from servicehub.core.db import make_engine, make_session_factory, on_commit
 from servicehub.core.events import EventBus, InProcessBus, RedisBus
 from servicehub.core.security import TokenVault, secret_key
 from servicehub.core.settings import Settings, load_settings
-from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner
+from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner, load_task_modules
 
 
 @dataclass
@@ -46,6 +46,7 @@ _current: Runtime | None = None
 
 
 def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Runtime:
+    load_task_modules()
     engine = make_engine(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from servicehub.core.errors import HubError
+
 ENV_PREFIX = "HUB_"
 DEFAULT_FILE = "settings.toml"
 
 
-class SettingsError(ValueError):
+class SettingsError(HubError, ValueError):
     """Invalid configuration; the message names the key and the fix."""
 
 
@@ -138,7 +140,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     elif path is not None:
         raise SettingsError(f"settings file {file} does not exist; pass an existing file or omit it")
     _apply_env(raw, env)
-    return _build(Settings, raw, prefix="")
+    settings: Settings = _build(Settings, raw, prefix="")
+    return settings
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:

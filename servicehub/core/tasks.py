@@ -30,6 +30,14 @@ TASK_MODULES = (
 )
 
 
+def load_task_modules() -> None:
+    """Import every module that registers tasks (by name: core imports no feature package)."""
+    import importlib
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+
+
 def task(name: str) -> Callable[[TaskFn], TaskFn]:
     """Register ``fn`` under ``name``. The function takes JSON-serializable keyword arguments."""
 

@@ -21,7 +21,11 @@ def _settings() -> FilterSettings:
 def listening_rules(session: Session) -> tuple[ListeningRule, ...]:
     tasks = list(session.scalars(select(ListeningTask).where(ListeningTask.is_active.is_(True))))
     account_ids = {a for t in tasks for a in t.account_ids}
-    uids = dict(session.execute(select(Account.id, Account.platform_uid).where(Account.id.in_(account_ids)))) if account_ids else {}
+    uids = (
+        dict(session.execute(select(Account.id, Account.platform_uid).where(Account.id.in_(account_ids))))
+        if account_ids
+        else {}
+    )
     return tuple(
         ListeningRule(
             task_id=t.id,

@@ -34,7 +34,10 @@ def intake(session: Session, account: Account, items: Sequence[InboundItem], cha
     customers = _upsert_customers(session, unique)
     verdicts = chain.run_batch([_filter_input(i) for i in unique], _recent_texts(session, account, unique))
     now = utcnow()
-    rows = [_row(account, item, verdict, customers[item.author.uid], now) for item, verdict in zip(unique, verdicts, strict=True)]
+    rows = [
+        _row(account, item, verdict, customers[item.author.uid], now)
+        for item, verdict in zip(unique, verdicts, strict=True)
+    ]
     return _insert_skipping_known(session, rows)
 
 
@@ -135,12 +138,16 @@ def _create_customer(session: Session, platform: str, author: PlatformUser) -> C
         ).one()
 
 
-def _recent_texts(session: Session, account: Account, items: Sequence[InboundItem]) -> dict[str, list[RecentText]]:
+def _recent_texts(
+    session: Session, account: Account, items: Sequence[InboundItem]
+) -> dict[str, list[RecentText]]:
     authors = {i.author.uid for i in items}
     since = utcnow() - RECENT_WINDOW
     rows = session.execute(
         select(Message.author_uid, Message.platform_id, Message.text, Message.created_at)
-        .where(Message.account_id == account.id, Message.author_uid.in_(authors), Message.received_at >= since)
+        .where(
+            Message.account_id == account.id, Message.author_uid.in_(authors), Message.received_at >= since
+        )
         .order_by(Message.id.desc())
         .limit(500)
     )

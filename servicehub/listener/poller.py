@@ -82,7 +82,9 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
             return PollOutcome(cursor_id, error="cursor gone")
         fetch = source_fetcher(adapter_for(runtime, account), Source(cursor.source))
         if fetch is None:
-            _release(session, cursor, interval=3600.0, error=f"{account.platform} has no {cursor.source} source")
+            _release(
+                session, cursor, interval=3600.0, error=f"{account.platform} has no {cursor.source} source"
+            )
             session.commit()
             return PollOutcome(cursor_id, error="unsupported source")
         try:

@@ -54,16 +54,22 @@ def _push_adapter(runtime: Runtime, platform: str, account_id: int) -> tuple[Acc
 def verify_echo(runtime: Runtime, platform: str, account_id: int, params: Mapping[str, str]) -> str:
     """The platform's URL check: answer ``echostr`` when the signature is ours."""
     _, adapter = _push_adapter(runtime, platform, account_id)
-    if not adapter.verify_push(params):
+    echo = adapter.echo(params)
+    if echo is None:
         raise PushRejected(403, "bad signature")
-    return params.get("echostr", "")
+    return echo
 
 
 def receive_push(
-    runtime: Runtime, platform: str, account_id: int, params: Mapping[str, str], body: bytes, content_type: str
+    runtime: Runtime,
+    platform: str,
+    account_id: int,
+    params: Mapping[str, str],
+    body: bytes,
+    content_type: str,
 ) -> PushResult:
     account, adapter = _push_adapter(runtime, platform, account_id)
-    if not adapter.verify_push(params):
+    if not adapter.verify_push(params, body):
         raise PushRejected(403, "bad signature")
     try:
         items = adapter.parse_push(body, content_type)

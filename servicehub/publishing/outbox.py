@@ -90,7 +90,9 @@ def queue_reply(
     if request.state in (RequestState.NEW, RequestState.ASSIGNED):
         request.state = RequestState.IN_PROGRESS
     session.flush()
-    audit.record(session, "reply.queued", "request", request.id, actor_id=user_id, ip=ip, outbound_id=outbound.id)
+    audit.record(
+        session, "reply.queued", "request", request.id, actor_id=user_id, ip=ip, outbound_id=outbound.id
+    )
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
     return outbound
 
@@ -156,7 +158,9 @@ def _failed(session: Session, account: Account, outbound: OutboundMessage, exc: 
     elif isinstance(exc, RateLimited):
         account.health = Health.RATE_LIMITED
         account.rate_limited_until = exc.reset_at
-    audit.record(session, "reply.failed", "outbound", outbound.id, error=outbound.error, state=str(outbound.state))
+    audit.record(
+        session, "reply.failed", "outbound", outbound.id, error=outbound.error, state=str(outbound.state)
+    )
     log.warning("sending outbound %s failed: %s", outbound.id, exc)
 
 
@@ -174,4 +178,8 @@ def due_for_retry(session: Session, limit: int = 100) -> list[int]:
         .order_by(OutboundMessage.id)
         .limit(limit)
     )
-    return [oid for oid, attempts, created in rows if created + timedelta(seconds=5 * 2**attempts) <= now or attempts == 0]
+    return [
+        oid
+        for oid, attempts, created in rows
+        if created + timedelta(seconds=5 * 2**attempts) <= now or attempts == 0
+    ]

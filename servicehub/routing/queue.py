@@ -43,15 +43,15 @@ def list_requests(
     """Requests the principal may see, highest priority then oldest first; never OFFSET."""
     base = select(ServiceRequest)
     if view == "mine":
-        base = base.where(ServiceRequest.assignee_id == principal.user_id, ServiceRequest.state.in_(OPEN_STATES))
+        base = base.where(
+            ServiceRequest.assignee_id == principal.user_id, ServiceRequest.state.in_(OPEN_STATES)
+        )
     elif view == "open":
         base = base.where(ServiceRequest.state.in_(OPEN_STATES))
     base = restrict(base, principal, "request.view", ServiceRequest)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = (
-        base.with_only_columns(
-            ServiceRequest, Customer.display_name, Account.display_name, User.display_name
-        )
+        base.with_only_columns(ServiceRequest, Customer.display_name, Account.display_name, User.display_name)
         .join(Customer, Customer.id == ServiceRequest.customer_id)
         .join(Account, Account.id == ServiceRequest.account_id)
         .outerjoin(User, User.id == ServiceRequest.assignee_id)
@@ -61,7 +61,9 @@ def list_requests(
     cursor = _parse_cursor(after)
     if cursor is not None:
         p, i = cursor
-        stmt = stmt.where(or_(ServiceRequest.priority < p, and_(ServiceRequest.priority == p, ServiceRequest.id > i)))
+        stmt = stmt.where(
+            or_(ServiceRequest.priority < p, and_(ServiceRequest.priority == p, ServiceRequest.id > i))
+        )
     result = session.execute(stmt).all()
     rows = [
         QueueRow(

@@ -6,7 +6,6 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -59,14 +58,22 @@ async def api_request(request: Request) -> Response:
     def load() -> dict[str, Any]:
         with runtime.sessions() as session:
             req = access_request(session, principal(request), request_id)
-            messages = session.scalars(select(Message).where(Message.request_id == req.id).order_by(Message.id))
+            messages = session.scalars(
+                select(Message).where(Message.request_id == req.id).order_by(Message.id)
+            )
             return {
                 "id": req.id,
                 "state": str(req.state),
                 "priority": req.priority,
                 "assignee_id": req.assignee_id,
                 "messages": [
-                    {"id": m.id, "author": m.author_name, "text": m.text, "sentiment": m.sentiment, "kind": m.kind}
+                    {
+                        "id": m.id,
+                        "author": m.author_name,
+                        "text": m.text,
+                        "sentiment": m.sentiment,
+                        "kind": m.kind,
+                    }
                     for m in messages
                 ],
             }

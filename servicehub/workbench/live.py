@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -58,7 +57,9 @@ async def push(request: Request) -> Response:
     except PushRejected as exc:
         return PlainTextResponse(exc.reason, status_code=exc.status)
     # Both platforms accept an empty answer as "received, no passive reply".
-    return PlainTextResponse("" if platform == "wechat" else "success", headers={"X-Stored": str(result.stored)})
+    return PlainTextResponse(
+        "" if platform == "wechat" else "success", headers={"X-Stored": str(result.stored)}
+    )
 
 
 async def healthz(request: Request) -> Response:

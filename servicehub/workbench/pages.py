@@ -6,7 +6,6 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -52,14 +51,18 @@ async def login_page(request: Request) -> Response:
 async def login_submit(request: Request) -> Response:
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
-        return render(request, "login.html", status_code=400, error=translator(locale_of(request))("error.csrf"))
+        return render(
+            request, "login.html", status_code=400, error=translator(locale_of(request))("error.csrf")
+        )
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     runtime = runtime_of(request)
     user = await run_in_threadpool(authenticate_password, runtime, username, password)
     ip = request.client.host if request.client else ""
     if user is None:
         await run_in_threadpool(_audit, runtime, "auth.login_failed", "user", username, None, ip)
-        return render(request, "login.html", status_code=401, error=translator(locale_of(request))("login.failed"))
+        return render(
+            request, "login.html", status_code=401, error=translator(locale_of(request))("login.failed")
+        )
     request.session.clear()  # new session id content: no fixation
     request.session.update({"uid": user.id, "fp": fingerprint(user), "csrf": secrets.token_urlsafe(32)})
     await run_in_threadpool(_audit, runtime, "auth.login", "user", user.id, user.id, ip)
@@ -167,7 +170,9 @@ async def resolve_submit(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
-        return render(request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf"))
+        return render(
+            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
+        )
     runtime = runtime_of(request)
     who = principal(request)
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 
 from servicehub.core.models import User
 from servicehub.core.permissions import Principal, principal_for
@@ -84,7 +86,9 @@ def authenticate_password(runtime: Runtime, username: str, password: str) -> Use
         return user
 
 
-_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Jj3Zbq0m3R7bqkU1kz8m0c9mS8wQ9qY1b2m2w9xQ1eY"
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Jj3Zbq0m3R7bqkU1kz8m0c9mS8wQ9qY1b2m2w9xQ1eY"
+)
 
 
 def csrf_token(request: Request) -> str:
@@ -97,10 +101,15 @@ def csrf_token(request: Request) -> str:
 
 def csrf_ok(request: Request, submitted: Any) -> bool:
     expected = request.session.get("csrf")
-    return isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
+    return (
+        isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
+    )
 
 
-def guard(function: str | None = None, *, page: bool = True) -> Any:
+View = Callable[[Request], Awaitable[Response]]
+
+
+def guard(function: str | None = None, *, page: bool = True) -> Callable[[View], View]:
     """Like Starlette's ``requires``, but tells "log in first" from "not allowed".
 
     Anonymous: pages redirect to the login form, the API answers 401. Logged in without the
@@ -112,9 +121,9 @@ def guard(function: str | None = None, *, page: bool = True) -> Any:
 
     from servicehub.routing.access import Forbidden
 
-    def decorate(view: Any) -> Any:
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        async def wrapper(request: Request) -> Any:
+        async def wrapper(request: Request) -> Response:
             user = request.user
             if not isinstance(user, HubUser):
                 if page:

@@ -39,7 +39,7 @@ def test_nothing_is_enqueued_on_rollback() -> None:
 
 def test_unknown_task_name_is_refused_at_enqueue_time() -> None:
     factory = make_session_factory(make_engine("sqlite://"))
-    with factory() as session, pytest.raises(KeyError, match="unknown task 'tests.nope'"):
+    with factory() as session, pytest.raises(KeyError, match=r"unknown task 'tests\.nope'"):
         enqueue_on_commit(session, SyncRunner(), "tests.nope")
 
 

@@ -60,10 +60,18 @@ def test_a_routing_task_runs_on_a_real_celery_worker(celery_env: tuple[Runtime, 
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
         message = Message(
-            platform="weibo", kind="mention", platform_id="4900000000000001", account_id=account.id,
-            author_uid="42", author_name="小明", text="宽带断网", created_at=datetime.now(UTC),
-            thread_id="4900000000000001", reply_target={"kind": "comment_status", "status_id": "4900000000000001"},
-            customer_id=None, keep=True,
+            platform="weibo",
+            kind="mention",
+            platform_id="4900000000000001",
+            account_id=account.id,
+            author_uid="42",
+            author_name="小明",
+            text="宽带断网",
+            created_at=datetime.now(UTC),
+            thread_id="4900000000000001",
+            reply_target={"kind": "comment_status", "status_id": "4900000000000001"},
+            customer_id=None,
+            keep=True,
         )
         from servicehub.core.models import Customer
 
@@ -76,11 +84,16 @@ def test_a_routing_task_runs_on_a_real_celery_worker(celery_env: tuple[Runtime, 
         message_id = message.id
     worker = subprocess.Popen(
         [sys.executable, "-m", "servicehub.cli", "worker", "--concurrency", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         runtime.tasks.enqueue("routing.route_messages", message_ids=[message_id])
-        runtime.tasks.enqueue("routing.route_messages", message_ids=[message_id])  # delivered twice: idempotent
+        runtime.tasks.enqueue(
+            "routing.route_messages", message_ids=[message_id]
+        )  # delivered twice: idempotent
         deadline = time.monotonic() + 60
         routed = None
         while time.monotonic() < deadline and routed is None:

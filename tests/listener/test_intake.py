@@ -22,10 +22,15 @@ def _intake(runtime: Runtime, account_id: int, items: list) -> list[int]:  # typ
 
 def test_replayed_page_adds_nothing_and_returns_only_new_ids(runtime: Runtime) -> None:
     world = build_world(runtime)
-    page = [mention("4900000000000001", "宽带又断网了，三天了没人管！"), mention("4900000000000002", "话费怎么多扣了20元？", author_uid="77")]
+    page = [
+        mention("4900000000000001", "宽带又断网了，三天了没人管！"),
+        mention("4900000000000002", "话费怎么多扣了20元？", author_uid="77"),
+    ]
     first = _intake(runtime, world.inhouse_account_id, page)
     again = _intake(runtime, world.inhouse_account_id, page)
-    more = _intake(runtime, world.inhouse_account_id, [*page, mention("4900000000000003", "5G信号太差", author_uid="78")])
+    more = _intake(
+        runtime, world.inhouse_account_id, [*page, mention("4900000000000003", "5G信号太差", author_uid="78")]
+    )
     assert len(first) == 2
     assert again == []
     assert len(more) == 1
@@ -55,7 +60,10 @@ def test_empty_and_spam_are_stored_as_dropped_with_reason(runtime: Runtime) -> N
     _intake(
         runtime,
         world.inhouse_account_id,
-        [mention("4900000000000021", "[哈哈][哈哈]"), mention("4900000000000022", "正常咨询：怎么办理宽带", author_uid="90")],
+        [
+            mention("4900000000000021", "[哈哈][哈哈]"),
+            mention("4900000000000022", "正常咨询：怎么办理宽带", author_uid="90"),
+        ],
     )
     with runtime.sessions() as s:
         rows = {m.platform_id: m for m in s.scalars(select(Message))}
@@ -67,7 +75,10 @@ def test_empty_and_spam_are_stored_as_dropped_with_reason(runtime: Runtime) -> N
 
 def test_concurrent_intake_of_the_same_page_stores_each_message_once(runtime: Runtime) -> None:
     world = build_world(runtime)
-    page = [mention(str(4900000000000100 + i), f"第{i}条：宽带故障", author_uid=str(1000 + i % 7)) for i in range(40)]
+    page = [
+        mention(str(4900000000000100 + i), f"第{i}条：宽带故障", author_uid=str(1000 + i % 7))
+        for i in range(40)
+    ]
     results: list[list[int]] = []
     errors: list[BaseException] = []
 

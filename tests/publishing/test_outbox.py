@@ -4,7 +4,14 @@ import pytest
 from sqlalchemy import select
 
 from servicehub.adapters.errors import Rejected, TokenExpired, Unavailable
-from servicehub.core.models import Account, DeliveryState, Health, OutboundMessage, RequestState, ServiceRequest
+from servicehub.core.models import (
+    Account,
+    DeliveryState,
+    Health,
+    OutboundMessage,
+    RequestState,
+    ServiceRequest,
+)
 from servicehub.core.runtime import Runtime
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
@@ -37,12 +44,14 @@ def _queue(runtime: Runtime, request_id: int, text: str, nonce: str = "n1") -> i
         return out.id
 
 
-def test_reply_is_sent_once_to_the_message_target(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reply_is_sent_once_to_the_message_target(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = fakes.install(monkeypatch)
     out_id = _queue(runtime, request_id, "您好，已为您报障，工程师今天上门。")
     assert send_outbound(runtime, out_id) is None  # SyncRunner already sent it on commit
     assert len(platform.sent) == 1
-    token, target, text = platform.sent[0]
+    token, target, _text = platform.sent[0]
     assert target.kind == "comment_status" and target.status_id == "4900000000000001"
     assert token == "2.00test-token-inhouse"
     with runtime.sessions() as s:
@@ -52,7 +61,9 @@ def test_reply_is_sent_once_to_the_message_target(runtime: Runtime, request_id: 
         assert req is not None and req.first_response_at is not None and req.state == RequestState.IN_PROGRESS
 
 
-def test_same_form_submitted_twice_queues_one_reply(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_form_submitted_twice_queues_one_reply(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = fakes.install(monkeypatch)
     a = _queue(runtime, request_id, "已处理", nonce="same")
     b = _queue(runtime, request_id, "已处理", nonce="same")
@@ -69,7 +80,9 @@ def test_too_long_and_empty_replies_are_refused_before_queueing(runtime: Runtime
         assert list(s.scalars(select(OutboundMessage))) == []
 
 
-def test_rejection_is_final_and_kept_with_its_reason(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rejection_is_final_and_kept_with_its_reason(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = fakes.install(monkeypatch)
     platform.fail_next.append(Rejected("Repeat conetnt", code=20019))
     out_id = _queue(runtime, request_id, "重复内容")
@@ -79,7 +92,9 @@ def test_rejection_is_final_and_kept_with_its_reason(runtime: Runtime, request_i
     assert claim(runtime, out_id) is False
 
 
-def test_outage_is_retried_and_then_sent_exactly_once(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outage_is_retried_and_then_sent_exactly_once(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = fakes.install(monkeypatch)
     platform.fail_next.append(Unavailable("timeout"))
     out_id = _queue(runtime, request_id, "稍等，正在处理")
@@ -91,7 +106,9 @@ def test_outage_is_retried_and_then_sent_exactly_once(runtime: Runtime, request_
     assert len(platform.sent) == 1
 
 
-def test_expired_token_marks_account_and_keeps_the_reply(runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_token_marks_account_and_keeps_the_reply(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = fakes.install(monkeypatch)
     platform.fail_next.append(TokenExpired("expired_token", code=21327))
     out_id = _queue(runtime, request_id, "您好")

@@ -38,7 +38,9 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
     assert response.status_code == 303, response.text
 
 
-def hear(runtime: Runtime, account_id: int, platform_id: str, text: str, author_uid: str = "2489518277") -> int:
+def hear(
+    runtime: Runtime, account_id: int, platform_id: str, text: str, author_uid: str = "2489518277"
+) -> int:
     """Take in one mention and route it; returns the request id."""
     from servicehub.core.models import Message
 

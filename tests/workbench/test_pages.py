@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -16,19 +18,29 @@ def test_anonymous_pages_redirect_to_login_and_api_says_401(client: TestClient, 
     assert client.get("/api/requests").status_code == 401
 
 
-def test_login_needs_csrf_and_wrong_password_is_audited(client: TestClient, world: World, sqlite_runtime: Runtime) -> None:
+def test_login_needs_csrf_and_wrong_password_is_audited(
+    client: TestClient, world: World, sqlite_runtime: Runtime
+) -> None:
     assert client.post("/login", data={"username": "zhangwei", "password": "x" * 10}).status_code == 400
     token = csrf_of(client.get("/login").text)
-    bad = client.post("/login", data={"username": "zhangwei", "password": "wrong-password", "csrf_token": token})
+    bad = client.post(
+        "/login", data={"username": "zhangwei", "password": "wrong-password", "csrf_token": token}
+    )
     assert bad.status_code == 401
     assert "用户名或密码错误" in bad.text
     with sqlite_runtime.sessions() as s:
-        assert s.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).first() is not None
+        assert (
+            s.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).first() is not None
+        )
 
 
-def test_operator_sees_requests_of_own_org_only(client: TestClient, world: World, sqlite_runtime: Runtime) -> None:
+def test_operator_sees_requests_of_own_org_only(
+    client: TestClient, world: World, sqlite_runtime: Runtime
+) -> None:
     mine = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000001", "宽带断网三天了")
-    theirs = hear(sqlite_runtime, world.partner_account_id, "4900000000000002", "上海这边信号差", author_uid="9")
+    theirs = hear(
+        sqlite_runtime, world.partner_account_id, "4900000000000002", "上海这边信号差", author_uid="9"
+    )
     login(client, "zhangwei")
     page = client.get("/?view=all")
     assert page.status_code == 200
@@ -37,13 +49,18 @@ def test_operator_sees_requests_of_own_org_only(client: TestClient, world: World
     hidden = client.get(f"/requests/{theirs}")
     missing = client.get("/requests/999999")
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.text.replace(str(theirs), "N") == missing.text.replace("999999", "N")
+    strip = re.compile(r'value="[^"]+"')  # per-request CSRF/nonce values differ anyway
+    assert strip.sub("", hidden.text) == strip.sub("", missing.text)
     api = client.get("/api/requests?view=all").json()
     assert api["total"] == 1 and [r["id"] for r in api["requests"]] == [mine]
 
 
-def test_partner_of_another_company_sees_nothing(client: TestClient, world: World, sqlite_runtime: Runtime) -> None:
-    theirs = hear(sqlite_runtime, world.partner_account_id, "4900000000000002", "上海这边信号差", author_uid="9")
+def test_partner_of_another_company_sees_nothing(
+    client: TestClient, world: World, sqlite_runtime: Runtime
+) -> None:
+    theirs = hear(
+        sqlite_runtime, world.partner_account_id, "4900000000000002", "上海这边信号差", author_uid="9"
+    )
     login(client, "zhaolei")
     assert client.get("/api/requests?view=all").json()["total"] == 0
     assert client.get(f"/api/requests/{theirs}").status_code == 404
@@ -52,7 +69,12 @@ def test_partner_of_another_company_sees_nothing(client: TestClient, world: Worl
 def test_customer_html_is_shown_as_text_and_pages_forbid_inline_script(
     client: TestClient, world: World, sqlite_runtime: Runtime
 ) -> None:
-    rid = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000003", '<script>alert("x")</script><img src=x onerror=alert(1)>宽带坏了')
+    rid = hear(
+        sqlite_runtime,
+        world.inhouse_account_id,
+        "4900000000000003",
+        '<script>alert("x")</script><img src=x onerror=alert(1)>宽带坏了',
+    )
     login(client, "zhangwei")
     page = client.get(f"/requests/{rid}")
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
@@ -79,7 +101,9 @@ def test_reply_from_the_page_is_sent_and_shown(
         assert [o.state for o in s.scalars(select(OutboundMessage))] == [DeliveryState.SENT]
 
 
-def test_reply_without_csrf_or_permission_is_refused(client: TestClient, world: World, sqlite_runtime: Runtime) -> None:
+def test_reply_without_csrf_or_permission_is_refused(
+    client: TestClient, world: World, sqlite_runtime: Runtime
+) -> None:
     rid = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000005", "查询话费")
     login(client, "manager")  # managers read everything but may not reply by default
     page = client.get(f"/requests/{rid}")
@@ -92,12 +116,16 @@ def test_reply_without_csrf_or_permission_is_refused(client: TestClient, world: 
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "access.denied")).first() is not None
 
 
-def test_too_long_reply_shows_a_clear_error_and_keeps_the_draft(client: TestClient, world: World, sqlite_runtime: Runtime) -> None:
+def test_too_long_reply_shows_a_clear_error_and_keeps_the_draft(
+    client: TestClient, world: World, sqlite_runtime: Runtime
+) -> None:
     rid = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000006", "查询话费")
     login(client, "zhangwei")
     page = client.get(f"/requests/{rid}")
     draft = "您好" * 71
-    response = client.post(f"/requests/{rid}/reply", data={"text": draft, "csrf_token": csrf_of(page.text), "nonce": "n"})
+    response = client.post(
+        f"/requests/{rid}/reply", data={"text": draft, "csrf_token": csrf_of(page.text), "nonce": "n"}
+    )
     assert response.status_code == 422
     assert "内容超过140字（当前142字）" in response.text and draft in response.text
 

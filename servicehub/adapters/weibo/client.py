@@ -196,7 +196,8 @@ class WeiboAdapter:
 
     # -- MessageSource (fans-service push) --------------------------------------------
 
-    def verify_push(self, params: Mapping[str, str]) -> bool:
+    def verify_push(self, params: Mapping[str, str], body: bytes | None = None) -> bool:
+        """Weibo signs only the query (sha1 of sorted app secret, timestamp, nonce); ``body`` is unused."""
         return push.verify_signature(
             self.config.app_secret, params, now=self._clock(), max_skew_seconds=self.push_max_skew
         )
@@ -204,7 +205,7 @@ class WeiboAdapter:
     def parse_push(self, body: bytes, content_type: str) -> list[InboundItem]:
         return push.parse_push_body(body, content_type, self.creds.uid)
 
-    def echo_reply(self, params: Mapping[str, str]) -> str | None:
+    def echo(self, params: Mapping[str, str]) -> str | None:
         """Answer for Weibo's GET callback verification: ``echostr`` when signed, else None."""
         return push.echo_reply(
             self.config.app_secret, params, now=self._clock(), max_skew_seconds=self.push_max_skew

@@ -202,7 +202,7 @@ class _PushReceiver(BaseHTTPRequestHandler):
     received: list[InboundItem]
 
     def do_GET(self) -> None:
-        echo = self.adapter.echo_reply(dict(parse_qsl(urlsplit(self.path).query)))
+        echo = self.adapter.echo(dict(parse_qsl(urlsplit(self.path).query)))
         self._answer(200 if echo is not None else 403, echo or "")
 
     def do_POST(self) -> None:

@@ -69,9 +69,9 @@ def test_timestamp_within_the_window_is_accepted(adapter: WeiboAdapter) -> None:
 
 
 def test_echo_for_url_verification(adapter: WeiboAdapter) -> None:
-    assert adapter.echo_reply({**signed(), "echostr": "8492184"}) == "8492184"
-    assert adapter.echo_reply({**signed(secret="x"), "echostr": "8492184"}) is None
-    assert adapter.echo_reply(signed()) is None
+    assert adapter.echo({**signed(), "echostr": "8492184"}) == "8492184"
+    assert adapter.echo({**signed(secret="x"), "echostr": "8492184"}) is None
+    assert adapter.echo(signed()) is None
 
 
 def test_parse_text_message(adapter: WeiboAdapter) -> None:

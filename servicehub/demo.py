@@ -1,0 +1,185 @@
+"""Demo data for the embedded hub: organizations, people, and simulated official accounts.
+
+Idempotent: on a second start the same users and accounts are found, the (fresh, in-memory)
+simulator is told about the accounts again and their tokens are renewed. Passwords are
+generated on first start and kept in ``<data_dir>/demo-logins.json`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+from sqlalchemy import select
+
+from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
+from servicehub.core.db import utcnow
+from servicehub.core.models import Account, Organization, OrgKind, User
+from servicehub.core.roles import ensure_default_roles
+from servicehub.core.runtime import Runtime
+from servicehub.core.settings import Settings
+from servicehub.core.users import create_user, ensure_org
+from servicehub.listener.accounts import register_account, store_token
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: str
+    org: str
+
+
+HQ, PARTNER = "总部客服中心", "华信外包服务有限公司"
+USERS = (
+    DemoUser("admin", "系统管理员", "administrator", HQ),
+    DemoUser("manager", "王主管", "manager", HQ),
+    DemoUser("zhangwei", "张伟", "operator", HQ),
+    DemoUser("liuyang", "刘洋", "operator", HQ),
+    DemoUser("lina", "李娜（外包）", "partner_operator", PARTNER),
+)
+# (uid, screen name, operating organization, operators)
+ACCOUNTS = (
+    ("1902538057", "中国联通客服", HQ, ("zhangwei", "liuyang")),
+    ("1902538058", "联通上海", PARTNER, ("lina",)),
+)
+
+
+class DemoSimulator:
+    """The platform simulator in a thread, and a small client for its ``/_sim/`` control API."""
+
+    def __init__(self, handle: SimulatorThread) -> None:
+        self.handle = handle
+        self.base_url = handle.base_url
+        self.http = httpx.Client(base_url=handle.base_url, timeout=10)
+
+    @classmethod
+    def start(cls, settings: Settings) -> DemoSimulator:
+        cfg = settings.simulator
+        return cls(run_simulator_in_thread(cfg.host, cfg.port, seed=cfg.seed, rate=0.0))
+
+    def platform_settings(self, settings: Settings) -> dict[str, dict[str, Any]]:
+        """The platforms table with every API base pointed at this simulator."""
+        tables = {name: dict(table) for name, table in settings.platforms.items()}
+        for name in ("weibo", "wechat"):
+            tables.setdefault(name, {})["api_base"] = self.base_url
+        tables["weibo"]["fans_api_base"] = self.base_url
+        return tables
+
+    def call(self, method: str, path: str, **body: Any) -> Any:
+        response = self.http.request(method, path, json=body or None)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        self.http.close()
+        self.handle.stop()
+
+
+def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, str]:
+    """Create what is missing; returns username -> password for the banner."""
+    logins = _logins(runtime.settings.data_path)
+    with runtime.sessions.begin() as session:
+        ensure_default_roles(session)
+        orgs = {HQ: ensure_org(session, HQ), PARTNER: ensure_org(session, PARTNER, OrgKind.PARTNER)}
+        org_ids = {name: org.id for name, org in orgs.items()}
+        users = {u.username: u for u in session.scalars(select(User))}
+        for demo in USERS:
+            if demo.username not in users:
+                users[demo.username] = create_user(
+                    session,
+                    demo.username,
+                    logins[demo.username],
+                    org=orgs[demo.org],
+                    roles=[demo.role],
+                    display_name=demo.display_name,
+                )
+    if simulator is None:
+        return logins
+    weibo = runtime.settings.platforms.get("weibo", {})
+    simulator.call(
+        "POST", "/_sim/limits", user_per_hour=100_000, ip_per_hour=1_000_000, comments_per_hour=10_000
+    )
+    for uid, name, org_name, operators in ACCOUNTS:
+        issued = simulator.call(
+            "POST",
+            "/_sim/accounts",
+            uid=uid,
+            screen_name=name,
+            app_key=weibo.get("app_key", "hub-demo-app"),
+            app_secret=weibo.get("app_secret", "hub-demo-secret"),
+        )
+        expires = utcnow() + timedelta(seconds=int(issued["expires_in"]))
+        with runtime.sessions.begin() as session:
+            org = session.get(Organization, org_ids[org_name])
+            assert org is not None
+            account = session.scalars(
+                select(Account).where(Account.platform == "weibo", Account.platform_uid == uid)
+            ).first()
+            if account is None:
+                operator_ids = tuple(
+                    session.scalars(select(User.id).where(User.username.in_(operators)).order_by(User.id))
+                )
+                account = register_account(
+                    session,
+                    runtime,
+                    platform="weibo",
+                    platform_uid=uid,
+                    display_name=name,
+                    access_token=issued["access_token"],
+                    expires_at=expires,
+                    org=org,
+                    operator_ids=operator_ids,
+                )
+            else:
+                store_token(session, runtime, account, issued["access_token"], expires)
+            session.flush()
+            callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
+        simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
+    simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
+    return logins
+
+
+def _logins(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "demo-logins.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        if all(u.username in stored for u in USERS):
+            return stored
+    logins = {u.username: secrets.token_urlsafe(9) for u in USERS}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(logins, fh, indent=2)
+    return logins
+
+
+def print_banner(
+    runtime: Runtime, logins: dict[str, str], simulator: DemoSimulator | None, out: TextIO
+) -> None:
+    s = runtime.settings
+    lines = [
+        "",
+        "社交客服中心已启动 / Social service hub is running",
+        f"  工作台 Workbench:  {s.public_url}/",
+    ]
+    if simulator is not None:
+        lines.append(
+            f"  平台模拟器 Simulator: {simulator.base_url}  ({s.simulator.rate} 条/秒 messages per second)"
+        )
+    lines.append(f"  数据库 Database:   {runtime.engine.url.render_as_string(hide_password=True)}")
+    lines.append("  登录 Logins (username / password):")
+    for demo in USERS:
+        lines.append(f"    {demo.username:<9} {logins[demo.username]:<14} {demo.display_name}（{demo.role}）")
+    lines.append("  Ctrl+C 退出 / to stop")
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+__all__ = ["DemoSimulator", "print_banner", "seed_demo"]

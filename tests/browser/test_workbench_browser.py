@@ -1,0 +1,97 @@
+"""An operator's day in headless Chromium against the live workbench, listener and simulator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from servicehub.core.scheduler import Scheduler
+from servicehub.core.tasks import InProcessRunner
+from tests.factories import PASSWORD
+from tests.live import LiveHub, live_hub
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def running_hub(tmp_path: Path) -> Iterator[LiveHub]:
+    runner = InProcessRunner(workers=2)
+    with live_hub(tmp_path, runner) as hub:
+        scheduler = Scheduler(runner, {"listener.poll_due": 0.5, "publishing.send_due": 1.0})
+        scheduler.start()
+        try:
+            yield hub
+        finally:
+            scheduler.stop()
+
+
+@pytest.fixture
+def page(running_hub: LiveHub) -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing; ./hub test installs the Debian chromium package"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+        )
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_operator_logs_in_sees_a_mention_arrive_and_replies(running_hub: LiveHub, page: object, tmp_path: Path) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    hub = running_hub
+    page.goto(f"{hub.web_url}/")
+    expect(page).to_have_url(f"{hub.web_url}/login")
+    page.get_by_label("用户名").fill("zhangwei")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#whoami")).to_have_text("张伟")
+
+    hub.sim_call("POST", "/_sim/mentions", account_uid="1902538057", text="<b>手机</b>没信号一整天了，怎么回事？", screen_name="着急的用户")
+    hub.sim_call("POST", "/_sim/mentions", account_uid="1902538057", text="营业厅几点关门？", screen_name="路过")
+    # The page is told over SSE and reloads itself; a person just waits.
+    row = page.locator("td.subject a", has_text="没信号一整天了")
+    expect(row).to_be_visible(timeout=20_000)
+    expect(row).to_contain_text("<b>手机</b>")  # customer HTML shown as text, not rendered
+    row.click()
+
+    reply = "您好，已为您查询，所在基站正在抢修，预计今晚恢复。"
+    page.get_by_label("回复").fill(reply)
+    expect(page.locator(".counter")).to_contain_text("/ 140")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator(".notice")).to_have_text("回复已加入发送队列")
+    page.wait_for_timeout(1500)
+    page.reload()
+    expect(page.locator(".out.sent .text")).to_have_text(reply)
+    page.screenshot(path=str(tmp_path / "request.png"), full_page=True)
+
+    items = hub.sim_call("GET", "/_sim/outbox?endpoint=comments/create")["items"]
+    assert [i["text"] for i in items] == [reply]
+
+
+def test_english_interface_and_logout(running_hub: LiveHub, page: object) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.goto(f"{running_hub.web_url}/login?lang=en")
+    page.get_by_label("Username").fill("manager")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Requests")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{running_hub.web_url}/login")
