@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from servicehub.adapters.base import Credentials, PlatformConfig
@@ -29,6 +31,18 @@ def credentials_for(runtime: Runtime, account: Account) -> Credentials:
         uid=data.get("uid", account.platform_uid),
         expires_at=account.token_expires_at,
     )
+
+
+@contextmanager
+def connected(runtime: Runtime, account: Account) -> Iterator[Any]:
+    """The account's adapter for the duration of a block; its connections are closed after."""
+    adapter = adapter_for(runtime, account)
+    try:
+        yield adapter
+    finally:
+        close = getattr(adapter, "close", None)
+        if callable(close):
+            close()
 
 
 def adapter_for(runtime: Runtime, account: Account) -> Any:

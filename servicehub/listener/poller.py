@@ -22,7 +22,7 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, PollCursor
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
-from servicehub.listener.connect import adapter_for
+from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 
@@ -80,20 +80,20 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
         account = session.get(Account, cursor.account_id) if cursor else None
         if cursor is None or account is None:
             return PollOutcome(cursor_id, error="cursor gone")
-        fetch = source_fetcher(adapter_for(runtime, account), Source(cursor.source))
-        if fetch is None:
-            _release(
-                session, cursor, interval=3600.0, error=f"{account.platform} has no {cursor.source} source"
-            )
-            session.commit()
-            return PollOutcome(cursor_id, error="unsupported source")
         try:
-            result = fetch(cursor.cursor)
+            with connected(runtime, account) as adapter:
+                fetch = source_fetcher(adapter, Source(cursor.source))
+                result = None if fetch is None else fetch(cursor.cursor)
         except PlatformError as exc:
             session.rollback()
             _record_failure(session, runtime, account, cursor, exc)
             session.commit()
             return PollOutcome(cursor_id, error=str(exc))
+        if result is None:
+            missing = f"{account.platform} has no {cursor.source} source"
+            _release(session, cursor, interval=3600.0, error=missing)
+            session.commit()
+            return PollOutcome(cursor_id, error="unsupported source")
         new_ids = intake(session, account, result.items, chain_for(session))
         if result.newest_id is not None:
             cursor.cursor = result.newest_id

@@ -8,7 +8,8 @@ push finds its rows already stored and adds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from servicehub.adapters.errors import MalformedPayload
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
-from servicehub.listener.connect import adapter_for
+from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 
@@ -38,23 +39,24 @@ class PushResult:
     stored: int
 
 
-def _push_adapter(runtime: Runtime, platform: str, account_id: int) -> tuple[Account, MessageSource]:
+@contextmanager
+def _push_adapter(runtime: Runtime, platform: str, account_id: int) -> Iterator[tuple[Account, MessageSource]]:
     with runtime.sessions() as session:
         account = session.scalars(
             select(Account).where(Account.id == account_id, Account.platform == platform)
         ).first()
         if account is None:
             raise PushRejected(404, "unknown account")
-        adapter = adapter_for(runtime, account)
-    if not isinstance(adapter, MessageSource):
-        raise PushRejected(404, f"{platform} does not push")
-    return account, adapter
+    with connected(runtime, account) as adapter:
+        if not isinstance(adapter, MessageSource):
+            raise PushRejected(404, f"{platform} does not push")
+        yield account, adapter
 
 
 def verify_echo(runtime: Runtime, platform: str, account_id: int, params: Mapping[str, str]) -> str:
     """The platform's URL check: answer ``echostr`` when the signature is ours."""
-    _, adapter = _push_adapter(runtime, platform, account_id)
-    echo = adapter.echo(params)
+    with _push_adapter(runtime, platform, account_id) as (_, adapter):
+        echo = adapter.echo(params)
     if echo is None:
         raise PushRejected(403, "bad signature")
     return echo
@@ -68,13 +70,13 @@ def receive_push(
     body: bytes,
     content_type: str,
 ) -> PushResult:
-    account, adapter = _push_adapter(runtime, platform, account_id)
-    if not adapter.verify_push(params, body):
-        raise PushRejected(403, "bad signature")
-    try:
-        items = adapter.parse_push(body, content_type)
-    except MalformedPayload as exc:
-        raise PushRejected(400, str(exc)) from exc
+    with _push_adapter(runtime, platform, account_id) as (account, adapter):
+        if not adapter.verify_push(params, body):
+            raise PushRejected(403, "bad signature")
+        try:
+            items = adapter.parse_push(body, content_type)
+        except MalformedPayload as exc:
+            raise PushRejected(400, str(exc)) from exc
     if not items:
         return PushResult(0, 0)
     with runtime.sessions() as session:

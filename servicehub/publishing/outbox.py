@@ -34,7 +34,7 @@ from servicehub.core.models import (
 )
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
-from servicehub.listener.connect import adapter_for
+from servicehub.listener.connect import connected
 from servicehub.publishing.text import ReplyError, check_length
 
 log = logging.getLogger(__name__)
@@ -135,12 +135,12 @@ def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
 
 
 def _deliver(runtime: Runtime, account: Account, outbound: OutboundMessage) -> Any:
-    adapter = adapter_for(runtime, account)
-    if outbound.kind == OutboundKind.REPLY:
-        return adapter.reply(ReplyTarget(**outbound.target), outbound.text)
-    if outbound.kind == OutboundKind.POST:
-        return adapter.publish_post(outbound.text)
-    return adapter.send_direct_message(str(outbound.target["user_uid"]), outbound.text)
+    with connected(runtime, account) as adapter:
+        if outbound.kind == OutboundKind.REPLY:
+            return adapter.reply(ReplyTarget(**outbound.target), outbound.text)
+        if outbound.kind == OutboundKind.POST:
+            return adapter.publish_post(outbound.text)
+        return adapter.send_direct_message(str(outbound.target["user_uid"]), outbound.text)
 
 
 def _failed(session: Session, account: Account, outbound: OutboundMessage, exc: PlatformError) -> None:

@@ -63,8 +63,11 @@ async def login_submit(request: Request) -> Response:
         return render(
             request, "login.html", status_code=401, error=translator(locale_of(request))("login.failed")
         )
-    request.session.clear()  # new session id content: no fixation
+    lang = request.session.get("lang")
+    request.session.clear()  # fresh session content (and CSRF token): no fixation
     request.session.update({"uid": user.id, "fp": fingerprint(user), "csrf": secrets.token_urlsafe(32)})
+    if lang:
+        request.session["lang"] = lang
     await run_in_threadpool(_audit, runtime, "auth.login", "user", user.id, user.id, ip)
     return RedirectResponse("/", status_code=303)
 
