@@ -114,6 +114,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             screen_name=name,
             app_key=weibo.get("app_key", "hub-demo-app"),
             app_secret=weibo.get("app_secret", "hub-demo-secret"),
+            redirect_uri=weibo.get("redirect_uri") or f"{runtime.settings.public_url}/oauth/weibo/callback",
         )
         expires = utcnow() + timedelta(seconds=int(issued["expires_in"]))
         with runtime.sessions.begin() as session:

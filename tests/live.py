@@ -48,12 +48,25 @@ class LiveHub:
 
 
 @contextmanager
-def live_hub(tmp_path: Path, tasks: TaskRunner, *, serve_web: bool = True, database_url: str = "") -> Iterator[LiveHub]:
+def live_hub(
+    tmp_path: Path,
+    tasks: TaskRunner,
+    *,
+    serve_web: bool = True,
+    database_url: str = "",
+    weibo: dict[str, Any] | None = None,
+) -> Iterator[LiveHub]:
     sim = run_simulator_in_thread("127.0.0.1", 0, seed=11, rate=0.0)
     control = httpx.Client(base_url=sim.base_url, timeout=10)
     port = free_port()
     platforms = {
-        "weibo": {"api_base": sim.base_url, "fans_api_base": sim.base_url, "app_key": "hub-app", "app_secret": "hub-secret"},
+        "weibo": {
+            "api_base": sim.base_url,
+            "fans_api_base": sim.base_url,
+            "app_key": "hub-app",
+            "app_secret": "hub-secret",
+            **(weibo or {}),
+        },
         "wechat": {"api_base": sim.base_url},
     }
     settings = make_settings(
@@ -71,7 +84,7 @@ def live_hub(tmp_path: Path, tasks: TaskRunner, *, serve_web: bool = True, datab
             assert account is not None
             issued = hub.sim_call(
                 "POST", "/_sim/accounts", uid=account.platform_uid, screen_name=account.display_name,
-                app_key="hub-app", app_secret="hub-secret",
+                app_key="hub-app", app_secret="hub-secret", redirect_uri=f"{hub.web_url}/oauth/weibo/callback",
             )
             store_token(s, runtime, account, issued["access_token"], utcnow() + timedelta(seconds=issued["expires_in"]))
     server = None

@@ -24,6 +24,7 @@ def register_account(
     expires_at: datetime | None,
     org: Organization,
     kind: AccountKind = AccountKind.OFFICIAL,
+    owner_id: int | None = None,
     operator_ids: tuple[int, ...] = (),
     actor_id: int | None = None,
 ) -> Account:
@@ -37,6 +38,7 @@ def register_account(
             platform_uid=platform_uid,
             display_name=display_name,
             kind=kind,
+            owner_id=owner_id,
             operated_by_org_id=org.id,
             listening={},
         )
@@ -68,3 +70,60 @@ def store_token(
         audit.record(session, "account.reauthorized", "account", account.id, actor_id=actor_id)
     account.health = Health.OK
     account.health_detail = ""
+
+
+def set_listening(session: Session, account: Account, sources: list[str], *, actor_id: int | None) -> None:
+    """Which sources of the account are polled; a source switched off keeps its cursor."""
+    from servicehub.adapters.base import Source
+
+    known = {s.value for s in Source}
+    unknown = sorted(set(sources) - known)
+    if unknown:
+        raise ValueError(f"unknown source(s): {', '.join(unknown)}")
+    account.listening = {**account.listening, "sources": sorted(set(sources))}
+    ensure_cursors(session, account)
+    audit.record(
+        session, "account.listening_changed", "account", account.id, actor_id=actor_id, sources=sources
+    )
+
+
+def connect_authorized(
+    session: Session,
+    runtime: Runtime,
+    *,
+    platform: str,
+    platform_uid: str,
+    display_name: str,
+    access_token: str,
+    expires_at: datetime | None,
+    org: Organization,
+    kind: AccountKind,
+    actor_id: int,
+) -> tuple[Account, bool]:
+    """After an OAuth callback: re-authorize the known account, or add a new one.
+
+    Returns the account and whether it is new. Re-authorizing keeps cursors, so polling
+    resumes where it stopped and whatever arrived meanwhile is fetched.
+    """
+    existing = session.scalars(
+        select(Account).where(Account.platform == platform, Account.platform_uid == platform_uid)
+    ).first()
+    if existing is not None:
+        store_token(session, runtime, existing, access_token, expires_at, actor_id=actor_id)
+        audit.record(session, "account.token_stored", "account", existing.id, actor_id=actor_id)
+        return existing, False
+    account = register_account(
+        session,
+        runtime,
+        platform=platform,
+        platform_uid=platform_uid,
+        display_name=display_name,
+        access_token=access_token,
+        expires_at=expires_at,
+        org=org,
+        kind=kind,
+        owner_id=actor_id if kind == AccountKind.STAFF_PERSONAL else None,
+        operator_ids=(actor_id,) if kind == AccountKind.STAFF_PERSONAL else (),
+        actor_id=actor_id,
+    )
+    return account, True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +44,20 @@ def connected(runtime: Runtime, account: Account) -> Iterator[Any]:
         close = getattr(adapter, "close", None)
         if callable(close):
             close()
+
+
+def oauth_client(runtime: Runtime, platform: str) -> Any:
+    """The platform's OAuth2 client (Weibo only: WeChat official accounts use app credentials)."""
+    if platform != "weibo":
+        raise ValueError(f"{platform} accounts are not connected through OAuth")
+    from servicehub.adapters.weibo.oauth import WeiboOAuth
+
+    config = platform_config(runtime, platform)
+    if not config.redirect_uri:
+        config = dataclasses.replace(
+            config, redirect_uri=f"{runtime.settings.public_url}/oauth/weibo/callback"
+        )
+    return WeiboOAuth(config, transport=runtime.adapter_transport)
 
 
 def adapter_for(runtime: Runtime, account: Account) -> Any:

@@ -40,7 +40,9 @@ class PushResult:
 
 
 @contextmanager
-def _push_adapter(runtime: Runtime, platform: str, account_id: int) -> Iterator[tuple[Account, MessageSource]]:
+def _push_adapter(
+    runtime: Runtime, platform: str, account_id: int
+) -> Iterator[tuple[Account, MessageSource]]:
     with runtime.sessions() as session:
         account = session.scalars(
             select(Account).where(Account.id == account_id, Account.platform == platform)

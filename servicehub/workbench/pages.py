@@ -21,12 +21,12 @@ from servicehub.core.models import (
     RequestState,
     User,
 )
-from servicehub.core.permissions import restrict
 from servicehub.core.runtime import Runtime
 from servicehub.publishing.outbox import queue_reply
 from servicehub.publishing.text import ReplyError
 from servicehub.routing.access import access_request
 from servicehub.routing.queue import list_requests
+from servicehub.routing.supervisor import assignment_panel
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import HubUser, authenticate_password, csrf_ok, fingerprint, guard
@@ -135,6 +135,7 @@ def _request_detail(runtime: Runtime, who: Any, request_id: int) -> dict[str, An
             "assignee": assignee,
             "can_reply": who.can("request.reply"),
             "can_resolve": who.can("request.resolve"),
+            **assignment_panel(session, who, req),
         }
 
 
@@ -190,18 +191,6 @@ async def resolve_submit(request: Request) -> Response:
 
     await run_in_threadpool(act)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
-
-
-@guard("account.view")
-async def accounts_page(request: Request) -> Response:
-    runtime = runtime_of(request)
-
-    def load() -> list[Account]:
-        with runtime.sessions() as session:
-            stmt = restrict(select(Account).order_by(Account.id), principal(request), "account.view", Account)
-            return list(session.scalars(stmt))
-
-    return render(request, "accounts.html", accounts=await run_in_threadpool(load))
 
 
 @guard("audit.view")
