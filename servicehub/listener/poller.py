@@ -9,6 +9,7 @@ leaves the old cursor and the next poll fetches the same items again -- no gap.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,14 +23,16 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, PollCursor
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
+from servicehub.listener.budget import budget_for, may_poll, paced_interval
 from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 
 log = logging.getLogger(__name__)
 
-# Service-facing sources first: when the budget is short these are polled, analytics wait.
+# Service-facing sources first: when the budget is short these are polled, the rest wait.
 SOURCE_ORDER = (Source.MENTIONS, Source.DIRECT_MESSAGES, Source.COMMENTS_TO_ME, Source.COMMENT_MENTIONS)
+TIER = {Source.MENTIONS: 0, Source.DIRECT_MESSAGES: 0, Source.COMMENTS_TO_ME: 1, Source.COMMENT_MENTIONS: 1}
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,21 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
         account = session.get(Account, cursor.account_id) if cursor else None
         if cursor is None or account is None:
             return PollOutcome(cursor_id, error="cursor gone")
+        budget = budget_for(runtime)
+        per_hour = runtime.settings.listener.hourly_budget
+        if not may_poll(budget, account.id, tier=TIER[Source(cursor.source)], per_hour=per_hour):
+            wait = paced_interval(runtime.settings.listener.poll_interval_seconds, 3600.0, 0, 1, time.time())
+            _release(
+                session, cursor, interval=wait, error="hourly API budget spent; waiting for the next hour"
+            )
+            session.commit()
+            return PollOutcome(cursor_id, error="budget")
         try:
             with connected(runtime, account) as adapter:
                 fetch = source_fetcher(adapter, Source(cursor.source))
                 result = None if fetch is None else fetch(cursor.cursor)
         except PlatformError as exc:
+            budget.spend(account.id)
             session.rollback()
             _record_failure(session, runtime, account, cursor, exc)
             session.commit()
@@ -94,10 +107,11 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
             _release(session, cursor, interval=3600.0, error=missing)
             session.commit()
             return PollOutcome(cursor_id, error="unsupported source")
+        remaining = budget.spend(account.id, max(result.pages, 1))
         new_ids = intake(session, account, result.items, chain_for(session))
         if result.newest_id is not None:
             cursor.cursor = result.newest_id
-        _release(session, cursor, interval=_next_interval(runtime, cursor, len(result.items)))
+        _release(session, cursor, interval=_next_interval(runtime, cursor, len(result.items), remaining))
         if account.health != Health.OK:
             account.health, account.health_detail, account.rate_limited_until = Health.OK, "", None
         if new_ids:
@@ -107,13 +121,18 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
         return PollOutcome(cursor_id, fetched=len(result.items), stored=len(new_ids))
 
 
-def _next_interval(runtime: Runtime, cursor: PollCursor, fetched: int) -> float:
-    """Poll faster while traffic flows, back off when quiet, never beyond the hourly budget."""
+def _next_interval(runtime: Runtime, cursor: PollCursor, fetched: int, remaining: int) -> float:
+    """Poll at the base rate while traffic flows, back off while quiet, and stretch the
+    interval so what is left of the hour's budget lasts until the hour ends."""
     cfg = runtime.settings.listener
-    floor = max(cfg.poll_interval_seconds, 3600.0 * len(SOURCE_ORDER) / max(cfg.hourly_budget, 1))
+    paced = paced_interval(
+        cfg.poll_interval_seconds, cfg.max_interval_seconds, remaining, len(SOURCE_ORDER), time.time()
+    )
     if fetched:
-        return floor
-    return min(cfg.max_interval_seconds, max(floor, cursor.interval_seconds * 1.5))
+        return paced
+    return max(
+        paced, min(cfg.max_interval_seconds, max(cfg.poll_interval_seconds, cursor.interval_seconds * 1.5))
+    )
 
 
 def _release(session: Session, cursor: PollCursor, *, interval: float, error: str = "") -> None:

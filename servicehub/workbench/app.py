@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core import audit
 from servicehub.core.runtime import Runtime
 from servicehub.routing.access import Forbidden, NotVisible
-from servicehub.workbench import admin, api, live, pages
+from servicehub.workbench import accounts, admin, api, live, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import HubUser, SessionAuthBackend
@@ -26,7 +26,10 @@ from servicehub.workbench.security import HubUser, SessionAuthBackend
 STATIC = Path(__file__).parent / "static"
 
 SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -58,7 +61,9 @@ def _wants_json(request: Request) -> bool:
 async def not_visible(request: Request, exc: Exception) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": "not found"}, status_code=404)
-    return render(request, "error.html", status_code=404, message=translator(locale_of(request))("error.not_found"))
+    return render(
+        request, "error.html", status_code=404, message=translator(locale_of(request))("error.not_found")
+    )
 
 
 async def forbidden(request: Request, exc: Exception) -> Response:
@@ -81,7 +86,9 @@ async def forbidden(request: Request, exc: Exception) -> Response:
     await run_in_threadpool(record)
     if _wants_json(request):
         return JSONResponse({"error": "forbidden"}, status_code=403)
-    return render(request, "error.html", status_code=403, message=translator(locale_of(request))("error.forbidden"))
+    return render(
+        request, "error.html", status_code=403, message=translator(locale_of(request))("error.forbidden")
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -104,7 +111,8 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/requests/{request_id:int}", pages.request_page),
         Route("/requests/{request_id:int}/reply", pages.reply_submit, methods=["POST"]),
         Route("/requests/{request_id:int}/resolve", pages.resolve_submit, methods=["POST"]),
-        Route("/accounts", pages.accounts_page),
+        *accounts.ROUTES,
+        *review.ROUTES,
         Route("/audit", pages.audit_page),
         Route("/api/requests", api.api_requests),
         Route("/api/requests/{request_id:int}", api.api_request),

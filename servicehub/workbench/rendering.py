@@ -24,8 +24,12 @@ CHINA = timezone(timedelta(hours=8))
 
 MENU = (
     ("nav.queue", "/", "request.view"),
+    ("nav.review", "/review", "message.review"),
     ("nav.accounts", "/accounts", "account.view"),
     ("nav.audit", "/audit", "audit.view"),
+    ("nav.workload", "/workload", "analytics.view"),
+    ("nav.admin", "/admin", "user.manage"),
+    ("admin.routing", "/admin/routing", "rule.manage"),
 )
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))

@@ -29,7 +29,10 @@ def test_poll_stores_new_items_advances_cursor_and_routes(
     runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     platform = fakes.install(monkeypatch)
-    platform.mentions += [mention("4900000000000001", "宽带坏了"), mention("4900000000000002", "信号差", author_uid="5")]
+    platform.mentions += [
+        mention("4900000000000001", "宽带坏了"),
+        mention("4900000000000002", "信号差", author_uid="5"),
+    ]
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
     outcome = poller.poll_cursor(runtime, cursor_id)
     assert (outcome.fetched, outcome.stored) == (2, 2)
@@ -42,7 +45,9 @@ def test_poll_stores_new_items_advances_cursor_and_routes(
         assert len(list(s.scalars(select(ServiceRequest)))) == 3
 
 
-def test_a_held_lease_keeps_a_second_poller_out(runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_held_lease_keeps_a_second_poller_out(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = fakes.install(monkeypatch)
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
     assert poller.take_lease(runtime, cursor_id)
@@ -54,7 +59,10 @@ def test_crash_between_fetch_and_commit_loses_nothing(
     runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     platform = fakes.install(monkeypatch)
-    platform.mentions += [mention("4900000000000001", "第一条"), mention("4900000000000002", "第二条", author_uid="5")]
+    platform.mentions += [
+        mention("4900000000000001", "第一条"),
+        mention("4900000000000002", "第二条", author_uid="5"),
+    ]
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
 
     def crash(*args: object, **kwargs: object) -> list[int]:
@@ -65,7 +73,10 @@ def test_crash_between_fetch_and_commit_loses_nothing(
         poller.poll_cursor(runtime, cursor_id)
     monkeypatch.undo()
     platform = fakes.install(monkeypatch)
-    platform.mentions += [mention("4900000000000001", "第一条"), mention("4900000000000002", "第二条", author_uid="5")]
+    platform.mentions += [
+        mention("4900000000000001", "第一条"),
+        mention("4900000000000002", "第二条", author_uid="5"),
+    ]
     with runtime.sessions.begin() as s:  # the crashed worker's lease runs out
         s.execute(update(PollCursor).where(PollCursor.id == cursor_id).values(leased_until=None))
         cursor = s.get(PollCursor, cursor_id)
@@ -102,7 +113,9 @@ def test_expired_token_stops_polling_until_reauthorized_then_nothing_is_lost(
     assert texts == sorted(["在吗", "token过期期间发的"])
 
 
-def test_rate_limit_pauses_the_account_until_reset(runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rate_limit_pauses_the_account_until_reset(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import timedelta
 
     platform = fakes.install(monkeypatch)
@@ -113,7 +126,10 @@ def test_rate_limit_pauses_the_account_until_reset(runtime: Runtime, world: Worl
     with runtime.sessions() as s:
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None and account.health == Health.RATE_LIMITED
-        assert account.rate_limited_until is not None and abs((account.rate_limited_until - reset).total_seconds()) < 1
+        assert (
+            account.rate_limited_until is not None
+            and abs((account.rate_limited_until - reset).total_seconds()) < 1
+        )
         s.execute(update(PollCursor).values(next_poll_at=utcnow()))
         s.commit()
         due = poller.due_cursors(s, utcnow())

@@ -55,3 +55,14 @@ def hear(
         message = s.get(Message, ids[0])
         assert message is not None and message.request_id is not None
         return message.request_id
+
+
+def hear_dropped(runtime: Runtime, account_id: int, platform_id: str, text: str) -> int:
+    """Take in one mention the filters drop; returns the message id."""
+    with runtime.sessions() as s:
+        account = s.get(Account, account_id)
+        assert account is not None
+        item = mention(platform_id, text, account_uid=account.platform_uid)
+        ids = intake(s, account, [item], chain_for(s))
+        s.commit()
+    return ids[0]
