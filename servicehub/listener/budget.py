@@ -95,7 +95,7 @@ def budget_for(runtime: Runtime) -> Budget:
         else:
             budget = MemoryBudget(per_hour)
         runtime.extra["budget"] = budget
-    return budget  # type: ignore[no-any-return]
+    return budget
 
 
 def paced_interval(base: float, ceiling: float, remaining: int, sources: int, now: float) -> float:
