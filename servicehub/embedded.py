@@ -19,6 +19,7 @@ from servicehub.core.errors import HubError
 from servicehub.core.runtime import Runtime, build_runtime, set_runtime
 from servicehub.core.scheduler import Scheduler
 from servicehub.core.settings import Settings
+from servicehub.core.tasks import schedule
 
 
 class PortInUse(HubError):
@@ -64,10 +65,7 @@ def run_embedded(settings: Settings) -> int:
         simulator = DemoSimulator.start(settings)
         settings = dataclasses.replace(settings, platforms=simulator.platform_settings(settings))
     runtime = prepare(settings)
-    scheduler = Scheduler(
-        runtime.tasks,
-        {"listener.poll_due": settings.listener.poll_interval_seconds, "publishing.send_due": 5.0},
-    )
+    scheduler = Scheduler(runtime.tasks, schedule(settings))
     try:
         logins = seed_demo(runtime, simulator)
         scheduler.start()

@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from servicehub.core.settings import Settings
-from servicehub.core.tasks import REGISTRY, TASK_MODULES, load_task_modules
+from servicehub.core.tasks import REGISTRY, TASK_MODULES, load_task_modules, schedule
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -20,10 +20,7 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        beat_schedule={
-            "poll-due": {"task": "listener.poll_due", "schedule": settings.listener.poll_interval_seconds},
-            "send-due": {"task": "publishing.send_due", "schedule": 5.0},
-        },
+        beat_schedule={name: {"task": name, "schedule": every} for name, every in schedule(settings).items()},
     )
     load_task_modules()
     for name, fn in REGISTRY.items():

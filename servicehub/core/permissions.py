@@ -1,23 +1,42 @@
 """Function and data permissions, applied by one helper to every query.
 
-A user's roles hold grants ``(function, scope)``. :func:`principal_for` folds them into a
-:class:`Principal` (the widest scope per function). :func:`restrict` adds the data scope
-of a function to any SELECT over a scoped model, so lists, counts, searches and lookups
-all see the same rows; a row outside the scope is indistinguishable from a missing one.
+A user's roles hold grants ``(function, scope, states)``. :func:`principal_for` folds them
+into a :class:`Principal` (the widest scope per function; the union of state limits, none
+if any grant has none). :func:`restrict` adds the data scope of a function to any SELECT
+over a scoped model, so lists, counts, searches and lookups all see the same rows; a row
+outside the scope is indistinguishable from a missing one. :func:`may_see_account` is the
+same rule in Python, for deciding who may be handed a request at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
-from servicehub.core.models import Account, AccountOperator, Message, Scope, ServiceRequest, User
+from servicehub.core.models import (
+    Account,
+    AccountOperator,
+    Assignment,
+    AuditEvent,
+    ListeningTask,
+    Message,
+    Organization,
+    RoutingPolicy,
+    RoutingRule,
+    Scope,
+    ServiceRequest,
+    Team,
+    User,
+    user_teams,
+)
 
 FUNCTIONS: dict[str, str] = {
     "request.view": "查看服务请求",
     "request.reply": "回复客户",
+    "request.transfer": "转派 / 协同工单",
     "request.assign": "分配 / 改派请求",
     "request.resolve": "解决 / 关闭请求",
     "message.review": "复核被过滤的消息",
@@ -25,7 +44,9 @@ FUNCTIONS: dict[str, str] = {
     "customer.link_crm": "关联 CRM",
     "account.view": "查看账号",
     "account.manage": "管理账号与授权",
-    "user.manage": "管理用户、团队与角色",
+    "user.manage": "管理组织、用户、团队与角色",
+    "rule.manage": "管理分配规则与监听任务",
+    "presence.manage": "管理他人在岗状态",
     "analytics.view": "查看统计分析",
     "export": "导出数据",
     "publish": "发布微博 / 私信",
@@ -34,7 +55,7 @@ FUNCTIONS: dict[str, str] = {
 
 _RANK = {Scope.OWN: 1, Scope.ORG: 2, Scope.ALL: 3}
 
-T = TypeVar("T", bound=Any)
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -45,9 +66,15 @@ class Principal:
     display_name: str
     functions: dict[str, Scope] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
+    team_ids: tuple[int, ...] = ()
+    # function -> request states it is limited to; absent: every state.
+    states: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def can(self, function: str) -> bool:
         return function in self.functions
+
+    def scope(self, function: str) -> Scope | None:
+        return self.functions.get(function)
 
     @property
     def scopes(self) -> list[str]:
@@ -57,11 +84,18 @@ class Principal:
 
 def principal_for(user: User) -> Principal:
     functions: dict[str, Scope] = {}
+    states: dict[str, set[str] | None] = {}
     for role in user.roles:
         for grant in role.grants:
             scope = Scope(grant.scope)
-            if grant.function not in functions or _RANK[scope] > _RANK[functions[grant.function]]:
-                functions[grant.function] = scope
+            fn = grant.function
+            if fn not in functions or _RANK[scope] > _RANK[functions[fn]]:
+                functions[fn] = scope
+            limit = set(grant.states or ())
+            if fn not in states:
+                states[fn] = limit or None
+            elif states[fn] is not None:
+                states[fn] = None if not limit else (states[fn] or set()) | limit
     return Principal(
         user_id=user.id,
         org_id=user.org_id,
@@ -69,13 +103,66 @@ def principal_for(user: User) -> Principal:
         display_name=user.display_name,
         functions=functions,
         roles=tuple(sorted(r.name for r in user.roles)),
+        team_ids=tuple(sorted(t.id for t in user.teams)),
+        states={fn: frozenset(s) for fn, s in states.items() if s},
     )
 
 
-def accounts_in_scope(principal: Principal, scope: Scope) -> Select[tuple[int]]:
+def accounts_in_scope(principal: Principal, scope: Scope) -> Select[int]:
     if scope is Scope.ORG:
         return select(Account.id).where(Account.operated_by_org_id == principal.org_id)
     return select(AccountOperator.account_id).where(AccountOperator.user_id == principal.user_id)
+
+
+def _teams_of_org(principal: Principal) -> Select[int]:
+    return select(Team.id).where(Team.org_id == principal.org_id)
+
+
+def _team_clause(column: Any, principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    clause: ColumnElement[bool]
+    if scope is Scope.ORG:
+        clause = column.in_(_teams_of_org(principal))
+    else:
+        clause = column.in_(principal.team_ids) if principal.team_ids else false()
+    return clause
+
+
+def _request_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    clause: ColumnElement[bool] = ServiceRequest.account_id.in_(accounts_in_scope(principal, scope))
+    if scope is Scope.OWN:
+        clause = or_(clause, ServiceRequest.assignee_id == principal.user_id)
+    return clause
+
+
+def _task_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    return _team_clause(ListeningTask.team_id, principal, scope)
+
+
+# model -> the WHERE clause for a scope narrower than ALL.
+_CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
+    Account: lambda p, s: Account.id.in_(accounts_in_scope(p, s)),
+    ServiceRequest: _request_clause,
+    Message: lambda p, s: Message.account_id.in_(accounts_in_scope(p, s)),
+    Assignment: lambda p, s: Assignment.request_id.in_(
+        select(ServiceRequest.id).where(_request_clause(p, s))
+    ),
+    User: lambda p, s: User.org_id == p.org_id if s is Scope.ORG else User.id == p.user_id,
+    Team: lambda p, s: _team_clause(Team.id, p, s),
+    Organization: lambda p, s: Organization.id == p.org_id,
+    ListeningTask: _task_clause,
+    RoutingRule: lambda p, s: _team_clause(RoutingRule.team_id, p, s),
+    RoutingPolicy: lambda p, s: or_(
+        RoutingPolicy.account_id.in_(accounts_in_scope(p, s)),
+        RoutingPolicy.listening_task_id.in_(select(ListeningTask.id).where(_task_clause(p, s))),
+    ),
+    AuditEvent: lambda p, s: (
+        AuditEvent.actor_id.in_(select(User.id).where(User.org_id == p.org_id))
+        if s is Scope.ORG
+        else AuditEvent.actor_id == p.user_id
+    ),
+}
+
+SCOPED_MODELS = tuple(_CLAUSES)
 
 
 def scope_clause(principal: Principal, function: str, model: type[Any]) -> ColumnElement[bool]:
@@ -83,20 +170,35 @@ def scope_clause(principal: Principal, function: str, model: type[Any]) -> Colum
     scope = principal.functions.get(function)
     if scope is None:
         return false()
-    if scope is Scope.ALL:
-        return true()
-    account_col = Account.id if model is Account else model.account_id
-    clause = account_col.in_(accounts_in_scope(principal, scope))
-    if model is ServiceRequest and scope is Scope.OWN:
-        clause = or_(clause, ServiceRequest.assignee_id == principal.user_id)
+    clause: ColumnElement[bool] = true() if scope is Scope.ALL else _CLAUSES[model](principal, scope)
+    limit = principal.states.get(function)
+    if limit and model is ServiceRequest:
+        clause = and_(clause, ServiceRequest.state.in_(sorted(limit)))
     return clause
 
 
-SCOPED_MODELS = (Account, ServiceRequest, Message)
-
-
-def restrict(stmt: Select[T], principal: Principal, function: str, model: type[Any]) -> Select[T]:
+def restrict(stmt: S, principal: Principal, function: str, model: type[Any]) -> S:
     """``stmt`` limited to the rows of ``model`` that ``principal`` may use for ``function``."""
-    if model not in SCOPED_MODELS and not hasattr(model, "account_id"):
-        raise TypeError(f"{model.__name__} has no data scope; add it to SCOPED_MODELS")
-    return stmt.where(scope_clause(principal, function, model))
+    if model not in _CLAUSES:
+        raise TypeError(f"{model.__name__} has no data scope; add it to permissions._CLAUSES")
+    limited: S = stmt.where(scope_clause(principal, function, model))
+    return limited
+
+
+def may_see_account(
+    principal: Principal, account: Account, operator_ids: Collection[int], function: str = "request.view"
+) -> bool:
+    """Python twin of the account clause: may ``principal`` see requests of ``account``?"""
+    scope = principal.functions.get(function)
+    if scope is None:
+        return False
+    if scope is Scope.ALL:
+        return True
+    if scope is Scope.ORG:
+        return account.operated_by_org_id == principal.org_id
+    return principal.user_id in operator_ids
+
+
+def members_of_teams(team_ids: Collection[int]) -> Select[int]:
+    """User ids belonging to any of ``team_ids``."""
+    return select(user_teams.c.user_id).where(user_teams.c.team_id.in_(list(team_ids)))

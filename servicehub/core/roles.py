@@ -1,11 +1,17 @@
 """The default roles, as data. ``ensure_default_roles`` creates or updates them idempotently.
 
 - administrator: everything;
-- manager: reads all data, analytics, export, audit; no replying or publishing unless granted;
+- manager: reads all data, (re)assigns, analytics, export, audit; no replying or
+  publishing unless granted;
 - operator (in-house): works requests of accounts operated by the in-house organization;
+  sees its own workload;
 - partner_operator: only requests of accounts its company operates; phone numbers masked,
-  no export, no analytics;
-- partner_supervisor: a partner operator who may also (re)assign within the company.
+  no export, no analytics beyond its own workload;
+- partner_supervisor: a partner operator who may also (re)assign, manage presence and see
+  the workload within its company.
+
+Adding a function to a default role here reaches existing installations on the next
+start; removing one does not (an administrator may have granted it on purpose).
 """
 
 from __future__ import annotations
@@ -16,7 +22,16 @@ from sqlalchemy.orm import Session
 from servicehub.core.models import Grant, Role, Scope
 from servicehub.core.permissions import FUNCTIONS
 
-A, O, W = Scope.ALL, Scope.ORG, Scope.OWN
+A, ORG, OWN = Scope.ALL, Scope.ORG, Scope.OWN
+
+_PARTNER_WORK = {
+    "request.view": ORG,
+    "request.reply": ORG,
+    "request.transfer": ORG,
+    "request.resolve": ORG,
+    "account.view": ORG,
+    "analytics.view": OWN,
+}
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
     "administrator": ("管理员", dict.fromkeys(FUNCTIONS, A)),
@@ -25,10 +40,12 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
         {
             "request.view": A,
             "request.assign": A,
+            "request.transfer": A,
             "request.resolve": A,
             "message.review": A,
             "customer.view_phone": A,
             "account.view": A,
+            "presence.manage": A,
             "analytics.view": A,
             "export": A,
             "audit.view": A,
@@ -37,23 +54,27 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
     "operator": (
         "客服专员",
         {
-            "request.view": O,
-            "request.reply": O,
-            "request.resolve": O,
-            "message.review": O,
-            "customer.view_phone": O,
-            "customer.link_crm": O,
-            "account.view": O,
-            "publish": O,
+            "request.view": ORG,
+            "request.reply": ORG,
+            "request.transfer": ORG,
+            "request.resolve": ORG,
+            "message.review": ORG,
+            "customer.view_phone": ORG,
+            "customer.link_crm": ORG,
+            "account.view": ORG,
+            "analytics.view": OWN,
+            "publish": ORG,
         },
     ),
-    "partner_operator": (
-        "外包客服",
-        {"request.view": O, "request.reply": O, "request.resolve": O, "account.view": O},
-    ),
+    "partner_operator": ("外包客服", dict(_PARTNER_WORK)),
     "partner_supervisor": (
         "外包主管",
-        {"request.view": O, "request.reply": O, "request.resolve": O, "request.assign": O, "account.view": O},
+        {
+            **_PARTNER_WORK,
+            "request.assign": ORG,
+            "presence.manage": ORG,
+            "analytics.view": ORG,
+        },
     ),
 }
 
@@ -68,6 +89,6 @@ def ensure_default_roles(session: Session) -> dict[str, Role]:
         have = {g.function for g in role.grants}
         for function, scope in grants.items():
             if function not in have:
-                role.grants.append(Grant(function=function, scope=scope))
+                role.grants.append(Grant(function=function, scope=scope, states=[]))
     session.flush()
     return roles

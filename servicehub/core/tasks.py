@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from servicehub.core.db import on_commit
+from servicehub.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,35 @@ def load_task_modules() -> None:
         importlib.import_module(module)
 
 
-def task(name: str) -> Callable[[TaskFn], TaskFn]:
-    """Register ``fn`` under ``name``. The function takes JSON-serializable keyword arguments."""
+# Periodic tasks: name -> seconds between runs. Celery beat and the embedded scheduler both
+# read :func:`schedule`, so a sweep is declared once, next to its task.
+PERIODIC: dict[str, float] = {}
+
+
+def task(name: str, *, every: float | None = None) -> Callable[[TaskFn], TaskFn]:
+    """Register ``fn`` under ``name`` (and run it every ``every`` seconds when given).
+
+    The function takes JSON-serializable keyword arguments; periodic ones take none.
+    """
 
     def register(fn: TaskFn) -> TaskFn:
         if name in REGISTRY and REGISTRY[name] is not fn:
             raise ValueError(f"task {name!r} registered twice")
         REGISTRY[name] = fn
+        if every is not None:
+            PERIODIC[name] = every
         return fn
 
     return register
+
+
+def schedule(settings: Settings) -> dict[str, float]:
+    """Every periodic task with its interval; polling follows ``[listener].poll_interval_seconds``."""
+    load_task_modules()
+    periods = dict(PERIODIC)
+    if "listener.poll_due" in periods:
+        periods["listener.poll_due"] = settings.listener.poll_interval_seconds
+    return periods
 
 
 class TaskRunner(Protocol):

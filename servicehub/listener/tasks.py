@@ -8,7 +8,7 @@ from servicehub.core.tasks import task
 from servicehub.listener.poller import due_cursors, poll_cursor
 
 
-@task("listener.poll_due")
+@task("listener.poll_due", every=3.0)
 def poll_due() -> int:
     """Enqueue a poll for every due (account, source); run by beat / the embedded scheduler."""
     runtime = get_runtime()

@@ -13,7 +13,7 @@ def send(outbound_id: int) -> str | None:
     return None if state is None else str(state)
 
 
-@task("publishing.send_due")
+@task("publishing.send_due", every=5.0)
 def send_due() -> int:
     runtime = get_runtime()
     with runtime.sessions() as session:

@@ -1,97 +1,272 @@
-"""Choosing an operator for a request, and recording why.
+"""Assigning requests to operators under row locks, and recording why.
 
-Candidates are the account's operators who are active and on duty. Round robin keeps a
-per-account pointer row that is locked while choosing, so concurrent routers never hand
-two requests to the same "next" person by accident; least-loaded counts open requests
-and respects each operator's capacity. Every decision is stored as an Assignment.
+One transaction assigns a batch: it plans each request (policy and pool, see ``rules``),
+locks every user row any plan may touch in id order (PostgreSQL ``FOR UPDATE``; SQLite's
+``BEGIN IMMEDIATE`` already serializes writers), re-reads presence and capacity, counts
+open loads once, and then lets the pure strategies of ``strategies`` choose, highest
+priority and oldest first. Because each assigner holds the rows of the people it may hand
+work to, two assigners can never both give the last free slot of one operator away, and
+because the backlog is claimed with ``FOR UPDATE SKIP LOCKED``, a request is never taken
+by two assigners. Every decision -- including "nobody" -- is stored as an Assignment with
+the policy, rule, pool, every candidate considered (and why others were not) and loads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
-from servicehub.core.db import dialect_insert
+from servicehub.core.db import utcnow
 from servicehub.core.models import (
     OPEN_STATES,
-    AccountOperator,
+    Account,
     Assignment,
     Presence,
     RequestState,
-    RoundRobinPointer,
     ServiceRequest,
     User,
 )
+from servicehub.core.permissions import may_see_account, principal_for
 from servicehub.core.runtime import Runtime
+from servicehub.routing.presence import on_shift
+from servicehub.routing.rules import Plan, RoutingConfig, heard, plan
+from servicehub.routing.strategies import Candidate, Decision, decide
+
+BACKLOG_BATCH = 50
 
 
-def candidates(session: Session, account_id: int) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .join(AccountOperator, AccountOperator.user_id == User.id)
-            .where(
-                AccountOperator.account_id == account_id,
-                User.is_active.is_(True),
-                User.presence == Presence.ON_DUTY,
-            )
-            .order_by(User.id)
-        )
-    )
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def open_loads(session: Session, user_ids: list[int]) -> dict[int, int]:
+def open_loads(session: Session, user_ids: Collection[int]) -> dict[int, int]:
+    loads = dict.fromkeys(user_ids, 0)
+    if not user_ids:
+        return loads
     rows = session.execute(
         select(ServiceRequest.assignee_id, func.count())
-        .where(ServiceRequest.assignee_id.in_(user_ids), ServiceRequest.state.in_(OPEN_STATES))
+        .where(ServiceRequest.assignee_id.in_(list(user_ids)), ServiceRequest.state.in_(OPEN_STATES))
         .group_by(ServiceRequest.assignee_id)
     )
-    loads = dict.fromkeys(user_ids, 0)
     loads.update({uid: n for uid, n in rows if uid is not None})
     return loads
 
 
-def assign_request(session: Session, runtime: Runtime, request: ServiceRequest) -> User | None:
-    strategy = runtime.settings.routing.strategy
-    people = candidates(session, request.account_id)
-    loads = open_loads(session, [u.id for u in people])
-    chosen: User | None
-    reason: dict[str, Any] = {
-        "candidates": [{"id": u.id, "name": u.display_name, "load": loads[u.id], "capacity": u.capacity} for u in people],
-    }
-    if strategy == "least_loaded":
-        chosen = _least_loaded(people, loads)
-    else:
-        chosen = _round_robin(session, request.account_id, people)
-    if chosen is None:
-        reason["why"] = "no operator on duty" if not people else "everyone at capacity"
-    else:
-        request.assignee_id = chosen.id
-        request.state = RequestState.ASSIGNED
-    session.add(Assignment(request_id=request.id, user_id=chosen.id if chosen else None, strategy=strategy, reason=reason))
-    audit.record(
-        session, "request.assigned", "request", request.id, user_id=chosen.id if chosen else None, strategy=strategy
+def lock_users(session: Session, user_ids: Collection[int]) -> dict[int, User]:
+    """Lock ``user_ids`` in id order (one global order: no deadlocks) and read them fresh."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    if is_postgres(session):
+        session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+    users = session.scalars(select(User).where(User.id.in_(ids)).execution_options(populate_existing=True))
+    return {u.id: u for u in users}
+
+
+def previous_assignee(session: Session, request: ServiceRequest) -> int | None:
+    """Who last served this customer on this account (for sticky routing)."""
+    return session.scalar(
+        select(ServiceRequest.assignee_id)
+        .where(
+            ServiceRequest.customer_id == request.customer_id,
+            ServiceRequest.account_id == request.account_id,
+            ServiceRequest.id != request.id,
+            ServiceRequest.assignee_id.is_not(None),
+        )
+        .order_by(ServiceRequest.id.desc())
+        .limit(1)
     )
-    return chosen
 
 
-def _least_loaded(people: list[User], loads: dict[int, int]) -> User | None:
-    free = [u for u in people if loads[u.id] < u.capacity]
-    return min(free, key=lambda u: (loads[u.id], u.id)) if free else None
+def _status(user: User | None, account: Account, operators: Sequence[int], now: datetime) -> str:
+    """Why a pool member is or is not a candidate right now ("ok" when they are)."""
+    if user is None or not user.is_active:
+        return "inactive"
+    if not may_see_account(principal_for(user), account, operators):
+        return "out_of_scope"
+    if user.presence != Presence.ON_DUTY:
+        return str(user.presence)
+    if not on_shift(user.shifts or [], now):
+        return "off_shift"
+    return "ok"
 
 
-def _round_robin(session: Session, account_id: int, people: list[User]) -> User | None:
-    if not people:
-        return None
-    session.execute(dialect_insert(session)(RoundRobinPointer).values(account_id=account_id).on_conflict_do_nothing())
-    stmt = select(RoundRobinPointer).where(RoundRobinPointer.account_id == account_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    pointer = session.scalars(stmt).one()
-    after = [u for u in people if pointer.last_user_id is not None and u.id > pointer.last_user_id]
-    chosen = after[0] if after else people[0]
-    pointer.last_user_id = chosen.id
-    return chosen
+def assign_requests(
+    session: Session,
+    runtime: Runtime,
+    requests: Sequence[ServiceRequest],
+    *,
+    now: datetime | None = None,
+    record_misses: bool = True,
+    exclude: Collection[int] = (),
+    actor_id: int | None = None,
+) -> dict[int, int | None]:
+    """Assign ``requests`` (locked or new, unassigned) in one go; request id -> user id or None."""
+    if not requests:
+        return {}
+    now = now or utcnow()
+    config = RoutingConfig.load(session, runtime)
+    texts = heard(session, [r.id for r in requests])
+    plans: dict[int, Plan] = {r.id: plan(session, config, r, *texts.get(r.id, ("", set()))) for r in requests}
+    previous = {r.id: previous_assignee(session, r) if plans[r.id].policy.sticky else None for r in requests}
+    users = lock_users(session, {u for p in plans.values() for u in p.user_ids})
+    loads = open_loads(session, users)
+    accounts = {
+        a.id: a
+        for a in session.scalars(select(Account).where(Account.id.in_({r.account_id for r in requests})))
+    }
+    result: dict[int, int | None] = {}
+    ordered = sorted(requests, key=lambda r: (-r.priority, r.created_at, r.id))
+    for tick, request in enumerate(ordered):
+        chosen_plan = plans[request.id]
+        account = accounts[request.account_id]
+        operators = config.operators(session, account.id)
+        considered: list[dict[str, Any]] = []
+        candidates: list[Candidate] = []
+        for uid in chosen_plan.user_ids:
+            user = users.get(uid)
+            status = "excluded" if uid in exclude else _status(user, account, operators, now)
+            if user is not None and status == "ok":
+                candidate = Candidate(
+                    uid, user.display_name, loads[uid], user.capacity, user.last_assigned_at
+                )
+                candidates.append(candidate)
+                status = "ok" if candidate.has_room else "at_capacity"
+            considered.append(
+                {
+                    "id": uid,
+                    "name": user.display_name if user else "",
+                    "load": loads.get(uid, 0),
+                    "capacity": user.capacity if user else 0,
+                    "status": status,
+                }
+            )
+        prev = previous[request.id]
+        decision = decide(
+            chosen_plan.policy.strategy, candidates, sticky=chosen_plan.policy.sticky, previous_id=prev
+        )
+        chosen = decision.chosen
+        result[request.id] = chosen
+        if chosen is not None:
+            request.assignee_id = chosen
+            request.state = RequestState.ASSIGNED
+            if chosen_plan.team_id is not None:
+                request.team_id = chosen_plan.team_id
+            loads[chosen] += 1
+            users[chosen].last_assigned_at = now + timedelta(microseconds=tick)
+        elif not record_misses:
+            continue
+        reason = _explain(chosen_plan, decision, considered, prev, request)
+        session.add(
+            Assignment(request_id=request.id, user_id=chosen, strategy=decision.strategy, reason=reason)
+        )
+        audit.record(
+            session,
+            "request.assigned" if chosen else "request.unassigned",
+            "request",
+            request.id,
+            actor_id=actor_id,
+            user_id=chosen,
+            strategy=decision.strategy,
+            why=decision.why,
+        )
+        runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
+    return result
+
+
+def _explain(
+    chosen_plan: Plan,
+    decision: Decision,
+    considered: list[dict[str, Any]],
+    prev: int | None,
+    request: ServiceRequest,
+) -> dict[str, Any]:
+    return {
+        "why": decision.why,
+        "policy": {
+            "strategy": str(chosen_plan.policy.strategy),
+            "sticky": chosen_plan.policy.sticky,
+            "source": chosen_plan.policy.source,
+        },
+        "pool": chosen_plan.pool,
+        "rule": chosen_plan.rule,
+        "listening_tasks": list(chosen_plan.tasks),
+        "candidates": considered,
+        "previous": None if prev is None else {"id": prev, "status": decision.previous_status},
+        "fallback_from": decision.fallback_from,
+        "priority": request.priority,
+    }
+
+
+def assign_request(session: Session, runtime: Runtime, request: ServiceRequest) -> User | None:
+    """Assign one new request inside the caller's transaction (kept for ``conversations``)."""
+    chosen = assign_requests(session, runtime, [request]).get(request.id)
+    return session.get(User, chosen) if chosen is not None else None
+
+
+def _claim(session: Session, stmt: Any) -> list[ServiceRequest]:
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))
+
+
+def _unassigned() -> Any:
+    return select(ServiceRequest).where(
+        ServiceRequest.state == RequestState.NEW, ServiceRequest.assignee_id.is_(None)
+    )
+
+
+def assign_ids(
+    runtime: Runtime, request_ids: Sequence[int], *, record_misses: bool = True
+) -> dict[int, int | None]:
+    """Route these (unassigned) requests again in a transaction of their own."""
+    with runtime.sessions.begin() as session:
+        requests = _claim(
+            session, _unassigned().where(ServiceRequest.id.in_(list(request_ids))).order_by(ServiceRequest.id)
+        )
+        return assign_requests(session, runtime, requests, record_misses=record_misses)
+
+
+def assign_backlog(runtime: Runtime, *, batch: int = BACKLOG_BATCH, max_batches: int | None = None) -> int:
+    """Assign waiting requests, highest priority then oldest first, one transaction per batch.
+
+    Safe to run in any number of workers at once: each batch is claimed with SKIP LOCKED,
+    and a keyset cursor moves past requests nobody could take, so they never starve the rest.
+    Returns how many requests were assigned.
+    """
+    assigned = 0
+    cursor: tuple[int, datetime, int] | None = None
+    done = 0
+    while max_batches is None or done < max_batches:
+        done += 1
+        with runtime.sessions.begin() as session:
+            stmt = _unassigned().order_by(
+                ServiceRequest.priority.desc(), ServiceRequest.created_at, ServiceRequest.id
+            )
+            if cursor is not None:
+                p, c, i = cursor
+                stmt = stmt.where(
+                    or_(
+                        ServiceRequest.priority < p,
+                        and_(
+                            ServiceRequest.priority == p,
+                            or_(
+                                ServiceRequest.created_at > c,
+                                and_(ServiceRequest.created_at == c, ServiceRequest.id > i),
+                            ),
+                        ),
+                    )
+                )
+            requests = _claim(session, stmt.limit(batch))
+            if not requests:
+                break
+            last = requests[-1]
+            cursor = (last.priority, last.created_at, last.id)
+            result = assign_requests(session, runtime, requests, record_misses=False)
+            assigned += sum(1 for uid in result.values() if uid is not None)
+    return assigned

@@ -8,7 +8,6 @@ per conversation, so two routers racing on the same thread end up in the same re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from servicehub.core import audit
 from servicehub.core.db import utcnow
-from servicehub.core.models import OPEN_STATES, Customer, Message, Priority, RequestState, ServiceRequest
+from servicehub.core.models import OPEN_STATES, Message, RequestState, ServiceRequest
 from servicehub.core.runtime import Runtime
-from servicehub.routing.assign import assign_request
-
-NEGATIVE_BELOW = 0.4
+from servicehub.routing.assign import assign_requests
+from servicehub.routing.priority import prioritize
 
 
 def thread_key(message: Message) -> str:
@@ -49,7 +47,7 @@ def route_messages(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
             touched.append(request.id)
         for request in created:
             _prioritize(session, runtime, request)
-            assign_request(session, runtime, request)
+        assign_requests(session, runtime, created)  # one batch: users locked once, in id order
         for request_id in sorted(set(touched)):
             runtime.publish_on_commit(session, {"type": "request", "request_id": request_id})
         session.commit()
@@ -96,18 +94,13 @@ def _absorb(request: ServiceRequest, message: Message) -> None:
     request.message_count += 1
     request.last_message_at = max(request.last_message_at, message.received_at)
     if message.sentiment is not None:
-        request.sentiment = message.sentiment if request.sentiment is None else min(request.sentiment, message.sentiment)
+        request.sentiment = (
+            message.sentiment if request.sentiment is None else min(request.sentiment, message.sentiment)
+        )
     if request.state == RequestState.WAITING_CUSTOMER:
         request.state = RequestState.IN_PROGRESS
 
 
 def _prioritize(session: Session, runtime: Runtime, request: ServiceRequest) -> None:
-    priority = Priority.NORMAL
-    if request.sentiment is not None and request.sentiment < NEGATIVE_BELOW:
-        priority = Priority.HIGH
-    customer = session.get(Customer, request.customer_id)
-    if customer is not None and customer.tier > 0:
-        priority = Priority(min(Priority.URGENT, priority + 1))
-    request.priority = int(priority)
-    minutes = runtime.settings.routing.sla_minutes.get(priority.name.lower(), 480)
-    request.due_at = request.created_at + timedelta(minutes=minutes)
+    """Priority and due time of a new request; the rules live in ``routing.priority``."""
+    prioritize(session, runtime, request)

@@ -1,12 +1,33 @@
-"""Routing tasks: batches of new message ids become (or join) service requests."""
+"""Routing tasks: route new messages in batches; the periodic sweeps that keep queues moving."""
 
 from __future__ import annotations
 
 from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
+from servicehub.routing.assign import assign_backlog
 from servicehub.routing.conversations import route_messages
+from servicehub.routing.presence import end_finished_shifts
+from servicehub.routing.priority import escalate_waiting
 
 
 @task("routing.route_messages")
 def route(message_ids: list[int]) -> int:
     return len(route_messages(get_runtime(), message_ids))
+
+
+@task("routing.assign_backlog", every=15.0)
+def backlog() -> int:
+    """Requests nobody could take (all busy or away) get another chance, best first."""
+    return assign_backlog(get_runtime(), max_batches=20)
+
+
+@task("routing.escalate_waiting", every=60.0)
+def escalate() -> int:
+    """Long waits raise priority (and bring the due time forward)."""
+    return escalate_waiting(get_runtime())
+
+
+@task("routing.end_finished_shifts", every=60.0)
+def shifts() -> int:
+    """Operators whose shift ended go off duty; their unstarted requests return to the queue."""
+    return len(end_finished_shifts(get_runtime()))

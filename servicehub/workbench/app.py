@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -59,6 +60,10 @@ def _wants_json(request: Request) -> bool:
 
 
 async def not_visible(request: Request, exc: Exception) -> Response:
+    """404 for missing and out-of-scope alike; a logged-in probe is still audited."""
+    user = request.user if isinstance(request.user, HubUser) else None
+    if user is not None:
+        await _audit_denied(request, "access.not_found", str(exc))
     if _wants_json(request):
         return JSONResponse({"error": "not found"}, status_code=404)
     return render(
@@ -66,24 +71,27 @@ async def not_visible(request: Request, exc: Exception) -> Response:
     )
 
 
-async def forbidden(request: Request, exc: Exception) -> Response:
+async def _audit_denied(request: Request, action: str, what: str) -> None:
     runtime: Runtime = request.app.state.runtime
     user = request.user if isinstance(request.user, HubUser) else None
-    from starlette.concurrency import run_in_threadpool
 
     def record() -> None:
         with runtime.sessions.begin() as session:
             audit.record(
                 session,
-                "access.denied",
+                action,
                 "route",
                 request.url.path,
                 actor_id=user.principal.user_id if user else None,
                 ip=request.client.host if request.client else "",
-                function=str(exc),
+                what=what,
             )
 
     await run_in_threadpool(record)
+
+
+async def forbidden(request: Request, exc: Exception) -> Response:
+    await _audit_denied(request, "access.denied", str(exc))
     if _wants_json(request):
         return JSONResponse({"error": "forbidden"}, status_code=403)
     return render(

@@ -83,10 +83,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "accounts.save": {"zh-CN": "保存", "en": "Save"},
     "accounts.reauthorize": {"zh-CN": "重新授权", "en": "Re-authorize"},
     "accounts.notice.saved": {"zh-CN": "监听设置已保存", "en": "Listening settings saved"},
-    "accounts.notice.connected": {"zh-CN": "账号已连接，开始监听", "en": "Account connected; listening started"},
-    "accounts.notice.reauthorized": {"zh-CN": "已重新授权，监听从中断处继续", "en": "Re-authorized; listening resumes where it stopped"},
+    "accounts.notice.connected": {
+        "zh-CN": "账号已连接，开始监听",
+        "en": "Account connected; listening started",
+    },
+    "accounts.notice.reauthorized": {
+        "zh-CN": "已重新授权，监听从中断处继续",
+        "en": "Re-authorized; listening resumes where it stopped",
+    },
     "accounts.oauth_denied": {"zh-CN": "授权被拒绝", "en": "Authorization was refused"},
-    "accounts.oauth_bad_state": {"zh-CN": "授权请求已失效或不属于当前会话，请重新发起", "en": "The authorization expired or belongs to another session; start again"},
+    "accounts.oauth_bad_state": {
+        "zh-CN": "授权请求已失效或不属于当前会话，请重新发起",
+        "en": "The authorization expired or belongs to another session; start again",
+    },
     "accounts.oauth_failed": {"zh-CN": "换取授权失败", "en": "Could not complete the authorization"},
     "source.mentions": {"zh-CN": "@提及", "en": "Mentions"},
     "source.comment_mentions": {"zh-CN": "评论@", "en": "Comment mentions"},

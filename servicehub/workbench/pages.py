@@ -21,6 +21,7 @@ from servicehub.core.models import (
     RequestState,
     User,
 )
+from servicehub.core.permissions import restrict
 from servicehub.core.runtime import Runtime
 from servicehub.publishing.outbox import queue_reply
 from servicehub.publishing.text import ReplyError
@@ -199,11 +200,14 @@ async def audit_page(request: Request) -> Response:
 
     def load() -> list[Any]:
         with runtime.sessions() as session:
-            stmt = (
+            stmt = restrict(
                 select(AuditEvent, User.display_name)
                 .outerjoin(User, User.id == AuditEvent.actor_id)
                 .order_by(AuditEvent.id.desc())
-                .limit(200)
+                .limit(200),
+                principal(request),
+                "audit.view",
+                AuditEvent,
             )
             return list(session.execute(stmt).all())
 

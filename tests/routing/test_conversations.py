@@ -29,7 +29,10 @@ def test_messages_of_one_thread_join_one_open_request(runtime: Runtime) -> None:
     world = build_world(runtime)
     _take(runtime, world, [mention("4900000000000001", "宽带断网了")])
     comment = dataclasses.replace(
-        mention("4900000000000001", "宽带断网了"), platform_id="4900000000000005", kind=ItemKind.COMMENT, text="还没修好，怎么回事"
+        mention("4900000000000001", "宽带断网了"),
+        platform_id="4900000000000005",
+        kind=ItemKind.COMMENT,
+        text="还没修好，怎么回事",
     )
     _take(runtime, world, [comment])
     _take(runtime, world, [mention("4900000000000002", "另一件事：话费", author_uid="555")])
@@ -50,7 +53,14 @@ def test_routing_twice_is_harmless(runtime: Runtime) -> None:
 
 def test_round_robin_alternates_between_on_duty_operators_and_explains(runtime: Runtime) -> None:
     world = build_world(runtime)
-    _take(runtime, world, [mention(str(4900000000000100 + i), f"问题{i}：流量扣费", author_uid=str(200 + i)) for i in range(10)])
+    _take(
+        runtime,
+        world,
+        [
+            mention(str(4900000000000100 + i), f"问题{i}：流量扣费", author_uid=str(200 + i))
+            for i in range(10)
+        ],
+    )
     with runtime.sessions() as s:
         counts = Counter(r.assignee_id for r in s.scalars(select(ServiceRequest)))
         assert counts == {world.operator_id: 5, world.operator2_id: 5}
@@ -65,7 +75,14 @@ def test_offline_operator_gets_nothing_and_nobody_on_duty_leaves_request_new(run
         user = s.get(User, world.operator2_id)
         assert user is not None
         user.presence = Presence.OFFLINE
-    _take(runtime, world, [mention("4900000000000201", "投诉", author_uid="1"), mention("4900000000000202", "咨询", author_uid="2")])
+    _take(
+        runtime,
+        world,
+        [
+            mention("4900000000000201", "投诉", author_uid="1"),
+            mention("4900000000000202", "咨询", author_uid="2"),
+        ],
+    )
     with runtime.sessions.begin() as s:
         assert {r.assignee_id for r in s.scalars(select(ServiceRequest))} == {world.operator_id}
         user = s.get(User, world.operator_id)
@@ -76,10 +93,14 @@ def test_offline_operator_gets_nothing_and_nobody_on_duty_leaves_request_new(run
         req = s.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
         assert req is not None and req.state == RequestState.NEW and req.assignee_id is None
         why = s.scalars(select(Assignment).where(Assignment.request_id == req.id)).one()
-        assert why.reason["why"] == "no operator on duty"
+        assert why.reason["why"] == "no_candidates"
+        statuses = {c["id"]: c["status"] for c in why.reason["candidates"]}
+        assert statuses == {world.operator_id: "away", world.operator2_id: "offline"}
 
 
-@pytest.mark.parametrize(("text", "expected"), [("服务太差了，投诉！再也不用了，垃圾", 2), ("谢谢客服，解决得很快，点赞", 1)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("服务太差了，投诉！再也不用了，垃圾", 2), ("谢谢客服，解决得很快，点赞", 1)]
+)
 def test_negative_sentiment_raises_priority(runtime: Runtime, text: str, expected: int) -> None:
     world = build_world(runtime)
     _take(runtime, world, [mention("4900000000000301", text)])

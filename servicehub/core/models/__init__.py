@@ -25,6 +25,7 @@ from servicehub.core.models.requests import (
     RoundRobinPointer,
     ServiceRequest,
 )
+from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
 
 __all__ = [
     "OPEN_STATES",
@@ -50,8 +51,11 @@ __all__ = [
     "RequestState",
     "Role",
     "RoundRobinPointer",
+    "RoutingPolicy",
+    "RoutingRule",
     "Scope",
     "ServiceRequest",
+    "Strategy",
     "Team",
     "User",
     "user_roles",

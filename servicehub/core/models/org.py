@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from servicehub.core.db import Base, utcnow
@@ -78,6 +79,12 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     presence: Mapped[Presence] = mapped_column(String(16), default=Presence.ON_DUTY)
     capacity: Mapped[int] = mapped_column(default=20)
+    # Working hours in China time: [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}]
+    # (Monday = 0; an end before the start runs past midnight). Empty: no shift limit.
+    shifts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    presence_changed_at: Mapped[datetime | None]
+    # When routing last handed this user a request: round robin serves the longest-idle first.
+    last_assigned_at: Mapped[datetime | None]
     locale: Mapped[str] = mapped_column(String(8), default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
@@ -108,6 +115,8 @@ class Grant(Base):
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), index=True)
     function: Mapped[str] = mapped_column(String(64))
     scope: Mapped[Scope] = mapped_column(String(8), default=Scope.ALL)
+    # Request states this grant covers (data permission by state); empty: every state.
+    states: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     role: Mapped[Role] = relationship(back_populates="grants")
 

@@ -1,0 +1,323 @@
+"""Every workbench route and API endpoint, called as every default role (and as a partner of
+another company): allowed, denied (403, audited), or not visible (404, same as missing) --
+and lists, counts and workload boards never show a row outside the caller's scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from servicehub.core.models import AuditEvent, ListeningTask, RoutingRule, Team, User
+from servicehub.core.runtime import Runtime
+from servicehub.core.users import create_user
+from servicehub.workbench.app import create_app
+from tests.factories import PASSWORD, World, build_world
+from tests.workbench.conftest import csrf_of, hear, login
+
+ROLES = ("anon", "admin", "manager", "zhangwei", "lina", "psup", "zhaolei")
+OK, LOGIN, DENY, HIDE = "ok", "login", 403, 404
+SECRET_INHOUSE = "宽带断网三天了没人管"
+SECRET_PARTNER = "上海这边信号差到极点"
+
+
+@dataclass(frozen=True)
+class Ids:
+    mine: int  # a request on the in-house account
+    theirs: int  # a request on the partner-operated account
+    victim: int  # a user admin pages may edit
+    team: int
+    rule: int
+    task: int
+    role: int
+    inhouse_user: int  # someone whose presence only in-house / all-scope managers may set
+    account: int  # the in-house account
+
+
+def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
+    """Expected outcome per role; roles not named get ``default`` (or OK)."""
+    default = by_role.pop("default", OK)
+    table = dict.fromkeys(ROLES, default)
+    table["anon"] = anon
+    table.update(by_role)
+    return table
+
+
+ADMIN_ONLY = {"default": DENY, "admin": OK}
+REQ_MINE = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
+REQ_THEIRS = {"zhangwei": HIDE, "zhaolei": HIDE}
+
+# (method, path, body, expectations). Bodies pass authorization but may fail validation (422 is "allowed").
+MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = [
+    ("GET", "/", None, expect(LOGIN)),
+    ("GET", "/accounts", None, expect(LOGIN)),
+    ("GET", "/audit", None, expect(LOGIN, default=DENY, admin=OK, manager=OK)),
+    ("GET", "/workload", None, expect(LOGIN)),
+    ("GET", "/requests/{mine}", None, expect(LOGIN, **REQ_MINE)),
+    ("GET", "/requests/{theirs}", None, expect(LOGIN, **REQ_THEIRS)),
+    ("GET", "/requests/999999", None, expect(LOGIN, default=HIDE)),
+    ("POST", "/requests/{mine}/reply", {"text": ""}, expect(LOGIN, manager=DENY, **REQ_MINE)),
+    ("POST", "/requests/{theirs}/reply", {"text": ""}, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    (
+        "POST",
+        "/requests/{mine}/assign",
+        {"user_id": "auto"},
+        expect(LOGIN, default=DENY, admin=OK, manager=OK, psup=HIDE),
+    ),
+    (
+        "POST",
+        "/requests/{theirs}/assign",
+        {"user_id": "auto"},
+        expect(LOGIN, default=DENY, admin=OK, manager=OK, psup=OK),
+    ),
+    ("POST", "/presence", {"presence": "on_duty", "back": "/workload"}, expect(LOGIN)),
+    (
+        "POST",
+        "/presence",
+        {"presence": "on_duty", "user_id": "{inhouse_user}", "back": "/workload"},
+        expect(LOGIN, default=DENY, admin=OK, manager=OK, psup=HIDE),
+    ),
+    ("GET", "/api/requests", None, expect(401)),
+    ("GET", "/api/requests/{mine}", None, expect(401, **REQ_MINE)),
+    ("GET", "/api/requests/{theirs}", None, expect(401, **REQ_THEIRS)),
+    ("GET", "/api/requests/{mine}/assignments", None, expect(401, **REQ_MINE)),
+    ("GET", "/api/requests/{theirs}/assignments", None, expect(401, **REQ_THEIRS)),
+    ("POST", "/api/requests/{mine}/reply", {"json": {"text": ""}}, expect(401, manager=DENY, **REQ_MINE)),
+    ("POST", "/api/requests/{theirs}/reply", {"json": {"text": ""}}, expect(401, manager=DENY, **REQ_THEIRS)),
+    (
+        "POST",
+        "/api/requests/{mine}/assign",
+        {"json": {"auto": True}},
+        expect(401, default=DENY, admin=OK, manager=OK, psup=HIDE),
+    ),
+    (
+        "POST",
+        "/api/requests/{theirs}/assign",
+        {"json": {"auto": True}},
+        expect(401, default=DENY, admin=OK, manager=OK, psup=OK),
+    ),
+    ("GET", "/admin", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/admin/orgs", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/orgs", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/admin/users", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/users", {"username": "", "org_id": "1"}, expect(LOGIN, **ADMIN_ONLY)),
+    (
+        "POST",
+        "/admin/users/{victim}",
+        {"display_name": "改名", "capacity": "5", "is_active": "on"},
+        expect(LOGIN, **ADMIN_ONLY),
+    ),
+    ("GET", "/admin/teams", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/teams", {"name": "", "org_id": "1"}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/teams/{team}/members", {"user_ids": "{victim}"}, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/admin/roles", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/roles", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/roles/{role}/grants", {"function": "nope"}, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/admin/routing", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/routing/policies", {"strategy": "round_robin"}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/routing/rules", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    (
+        "POST",
+        "/admin/routing/rules/{rule}",
+        {"position": "5", "is_active": "on"},
+        expect(LOGIN, **ADMIN_ONLY),
+    ),
+    ("GET", "/admin/listening", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/listening", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/listening/{task}", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/requests/{mine}/resolve", {}, expect(LOGIN, **REQ_MINE)),
+    ("POST", "/requests/{theirs}/resolve", {}, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/accounts/{account}/listening", {}, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/oauth/weibo/start", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/oauth/weibo/callback", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/review", None, expect(LOGIN, default=DENY, admin=OK, manager=OK, zhangwei=OK)),
+    (
+        "POST",
+        "/review/999999/restore",
+        {},
+        expect(LOGIN, default=DENY, admin=HIDE, manager=HIDE, zhangwei=HIDE),
+    ),
+    ("GET", "/healthz", None, expect(OK)),
+    ("GET", "/login", None, expect(OK, default="home")),
+]
+# Checked outside the loop: /login POST and /logout (test_pages), /events (an endless stream:
+# only its guard is called here), /push (platform signatures, not roles: tests/listener).
+ELSEWHERE = {
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/events"),
+    ("GET", "/push/{platform}/{account_id}"),
+    ("POST", "/push/{platform}/{account_id}"),
+}
+
+
+@pytest.fixture
+def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
+    world = build_world(sqlite_runtime)
+    mine = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000001", SECRET_INHOUSE)
+    theirs = hear(
+        sqlite_runtime, world.partner_account_id, "4900000000000002", SECRET_PARTNER, author_uid="9"
+    )
+    with sqlite_runtime.sessions.begin() as s:
+        partner = s.get(User, world.partner_id)
+        assert partner is not None
+        psup = create_user(
+            s, "psup", PASSWORD, org=partner.org, roles=["partner_supervisor"], display_name="孙主管"
+        )
+        victim = create_user(s, "victim", PASSWORD, org=partner.org, roles=[], display_name="临时工")
+        team = Team(name="投诉组", org_id=world.inhouse_org_id)
+        s.add(team)
+        s.flush()
+        task = ListeningTask(name="断网", keywords=["断网"], account_ids=[], user_ids=[], team_id=team.id)
+        s.add(task)
+        s.flush()
+        rule = RoutingRule(name="断网投诉", team_id=team.id, keyword="断网")
+        s.add(rule)
+        s.flush()
+        role_id = s.scalars(select(User).where(User.id == world.admin_id)).one().roles[0].id
+        ids = Ids(
+            mine,
+            theirs,
+            victim.id,
+            team.id,
+            rule.id,
+            task.id,
+            role_id,
+            world.operator2_id,
+            world.inhouse_account_id,
+        )
+        del psup
+    return world, ids
+
+
+@pytest.fixture
+def app_client(sqlite_runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(sqlite_runtime), follow_redirects=False) as c:
+        yield c
+
+
+def _fill(text: str, ids: Ids) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(getattr(ids, m.group(1))), text)
+
+
+def _outcome(response_status: int, location: str) -> str | int:
+    if response_status in (401, 403, 404):
+        return response_status
+    if response_status == 303 and location.endswith("/login"):
+        return LOGIN
+    if response_status == 303 and location == "/":
+        return "home"
+    assert response_status < 500, response_status
+    return OK
+
+
+def _denials(runtime: Runtime) -> int:
+    with runtime.sessions() as s:
+        return s.scalar(select(func.count()).where(AuditEvent.action == "access.denied")) or 0
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_as_every_role(
+    role: str, setup: tuple[World, Ids], app_client: TestClient, sqlite_runtime: Runtime
+) -> None:
+    _, ids = setup
+    if role != "anon":
+        login(app_client, role)
+    token = csrf_of(app_client.get("/login" if role == "anon" else "/").text)
+    wrong: list[str] = []
+    for method, path, body, table in MATRIX:
+        url = _fill(path, ids)
+        before = _denials(sqlite_runtime)
+        if method == "GET":
+            response = app_client.get(url)
+        elif body is not None and "json" in body:
+            response = app_client.post(url, json=body["json"], headers={"X-CSRF-Token": token})
+        else:
+            form = {k: _fill(str(v), ids) for k, v in (body or {}).items()}
+            response = app_client.post(url, data={**form, "csrf_token": token})
+        got = _outcome(response.status_code, response.headers.get("location", ""))
+        expected = table[role]
+        if got != expected:
+            wrong.append(f"{method} {path}: expected {expected}, got {got} ({response.status_code})")
+        if got == DENY:
+            assert _denials(sqlite_runtime) == before + 1, f"{method} {path} denied without an audit event"
+        if got == HIDE and "999999" not in path:
+            missing = app_client.get(
+                "/requests/999999" if not path.startswith("/api") else "/api/requests/999999"
+            )
+            assert response.text.replace(url, "X").count("404") >= 0 and missing.status_code == 404
+    assert wrong == []
+    if role == "anon":
+        assert app_client.get("/events").status_code == 401
+
+
+def test_the_matrix_covers_every_route(sqlite_runtime: Runtime) -> None:
+    app = create_app(sqlite_runtime)
+    listed = {(m, re.sub(r"\{(\w+)\}", "{x}", p)) for m, p, _, _ in MATRIX}
+    listed |= {(m, re.sub(r"\{(\w+)\}", "{x}", p)) for m, p in ELSEWHERE}
+    numbered = {(m, re.sub(r"/\d+", "/{x}", p)) for m, p in listed}
+    uncovered = []
+    for route in app.routes:
+        if not isinstance(route, Route):
+            continue
+        path = re.sub(r"\{(\w+)(:\w+)?\}", "{x}", route.path)
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            if (method, path) not in listed and (method, path) not in numbered:
+                uncovered.append(f"{method} {route.path}")
+    assert uncovered == [], "add these routes to MATRIX"
+
+
+# Lists never leak: counts, pages and boards hold only in-scope rows.
+VISIBLE = {"admin": 2, "manager": 2, "zhangwei": 1, "lina": 1, "psup": 1, "zhaolei": 0}
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anon"])
+def test_lists_and_counts_hold_only_rows_in_scope(
+    role: str, setup: tuple[World, Ids], app_client: TestClient
+) -> None:
+    _, ids = setup
+    login(app_client, role)
+    api = app_client.get("/api/requests?view=all").json()
+    assert api["total"] == len(api["requests"]) == VISIBLE[role]
+    seen = {r["id"] for r in api["requests"]}
+    inhouse_ok = role in ("admin", "manager", "zhangwei")
+    partner_ok = role in ("admin", "manager", "lina", "psup")
+    assert (ids.mine in seen, ids.theirs in seen) == (inhouse_ok, partner_ok)
+    page = app_client.get("/?view=all").text
+    assert (SECRET_INHOUSE in page, SECRET_PARTNER in page) == (inhouse_ok, partner_ok)
+    assert f"共 {VISIBLE[role]} 条" in page
+    accounts = app_client.get("/accounts").text
+    assert ("中国联通客服" in accounts, "联通上海" in accounts) == (inhouse_ok, partner_ok)
+    board = app_client.get("/workload").text
+    names = {
+        n for n in ("张伟", "刘洋", "李娜", "赵磊", "孙主管", "王主管") if n in board.split("<tbody>")[-1]
+    }
+    expected_names = {
+        "admin": {"张伟", "刘洋", "李娜", "赵磊", "孙主管", "王主管"},
+        "manager": {"张伟", "刘洋", "李娜", "赵磊", "孙主管", "王主管"},
+        "zhangwei": {"张伟"},
+        "lina": {"李娜"},
+        "psup": {"李娜", "孙主管"},
+        "zhaolei": {"赵磊"},
+    }[role]
+    assert names == expected_names
+
+
+def test_partner_supervisor_picks_only_within_its_company(
+    setup: tuple[World, Ids], app_client: TestClient
+) -> None:
+    world, ids = setup
+    login(app_client, "psup")
+    page = app_client.get(f"/requests/{ids.theirs}").text
+    options = re.findall(r'<option value="(\d+)"', page)
+    assert str(world.partner_id) in options and str(world.operator_id) not in options
+    token = csrf_of(page)
+    denied = app_client.post(
+        f"/requests/{ids.theirs}/assign", data={"user_id": str(world.operator_id), "csrf_token": token}
+    )
+    assert denied.status_code == 404  # an in-house operator is outside the partner supervisor's scope
