@@ -29,7 +29,9 @@ class World:
     partner_org_id: int
 
 
-def build_world(runtime: Runtime, *, account_uid: str = "1902538057", partner_uid: str = "1902538058") -> World:
+def build_world(
+    runtime: Runtime, *, account_uid: str = "1902538057", partner_uid: str = "1902538058"
+) -> World:
     """Two orgs, the default roles, two accounts (in-house and partner-operated) with operators."""
     with runtime.sessions.begin() as s:
         ensure_default_roles(s)
@@ -40,25 +42,57 @@ def build_world(runtime: Runtime, *, account_uid: str = "1902538057", partner_ui
         manager = create_user(s, "manager", PASSWORD, org=hq, roles=["manager"], display_name="王主管")
         op1 = create_user(s, "zhangwei", PASSWORD, org=hq, roles=["operator"], display_name="张伟")
         op2 = create_user(s, "liuyang", PASSWORD, org=hq, roles=["operator"], display_name="刘洋")
-        partner_op = create_user(s, "lina", PASSWORD, org=partner, roles=["partner_operator"], display_name="李娜")
-        other_op = create_user(s, "zhaolei", PASSWORD, org=other, roles=["partner_operator"], display_name="赵磊")
+        partner_op = create_user(
+            s, "lina", PASSWORD, org=partner, roles=["partner_operator"], display_name="李娜"
+        )
+        other_op = create_user(
+            s, "zhaolei", PASSWORD, org=other, roles=["partner_operator"], display_name="赵磊"
+        )
         inhouse = register_account(
-            s, runtime, platform="weibo", platform_uid=account_uid, display_name="中国联通客服",
-            access_token="2.00test-token-inhouse", expires_at=None, org=hq, operator_ids=(op1.id, op2.id),
+            s,
+            runtime,
+            platform="weibo",
+            platform_uid=account_uid,
+            display_name="中国联通客服",
+            access_token="2.00test-token-inhouse",
+            expires_at=None,
+            org=hq,
+            operator_ids=(op1.id, op2.id),
         )
         partner_acct = register_account(
-            s, runtime, platform="weibo", platform_uid=partner_uid, display_name="联通上海",
-            access_token="2.00test-token-partner", expires_at=None, org=partner, operator_ids=(partner_op.id,),
+            s,
+            runtime,
+            platform="weibo",
+            platform_uid=partner_uid,
+            display_name="联通上海",
+            access_token="2.00test-token-partner",
+            expires_at=None,
+            org=partner,
+            operator_ids=(partner_op.id,),
         )
         return World(
-            admin_id=admin.id, manager_id=manager.id, operator_id=op1.id, operator2_id=op2.id,
-            partner_id=partner_op.id, other_partner_id=other_op.id, inhouse_account_id=inhouse.id,
-            partner_account_id=partner_acct.id, inhouse_org_id=hq.id, partner_org_id=partner.id,
+            admin_id=admin.id,
+            manager_id=manager.id,
+            operator_id=op1.id,
+            operator2_id=op2.id,
+            partner_id=partner_op.id,
+            other_partner_id=other_op.id,
+            inhouse_account_id=inhouse.id,
+            partner_account_id=partner_acct.id,
+            inhouse_org_id=hq.id,
+            partner_org_id=partner.id,
         )
 
 
-def mention(platform_id: str, text: str, *, author_uid: str = "2489518277", name: str = "小明",
-            account_uid: str = "1902538057", when: datetime | None = None) -> InboundItem:
+def mention(
+    platform_id: str,
+    text: str,
+    *,
+    author_uid: str = "2489518277",
+    name: str = "小明",
+    account_uid: str = "1902538057",
+    when: datetime | None = None,
+) -> InboundItem:
     return InboundItem(
         platform="weibo",
         kind=ItemKind.MENTION,

@@ -62,7 +62,9 @@ class FakeAdapter:
     def reply(self, target: ReplyTarget, text: str) -> SentRef:
         self._raise_if_told()
         self.platform.sent.append((self.creds.access_token, target, text))
-        return SentRef(platform_id=str(5_000_000 + len(self.platform.sent)), text=text, created_at=datetime.now(UTC))
+        return SentRef(
+            platform_id=str(5_000_000 + len(self.platform.sent)), text=text, created_at=datetime.now(UTC)
+        )
 
     def publish_post(self, text: str) -> SentRef:
         return self.reply(ReplyTarget(kind="post"), text)

@@ -70,7 +70,10 @@ def live_hub(
         "wechat": {"api_base": sim.base_url},
     }
     settings = make_settings(
-        tmp_path, database_url, platforms=platforms, web={"port": port, "public_url": f"http://127.0.0.1:{port}"}
+        tmp_path,
+        database_url,
+        platforms=platforms,
+        web={"port": port, "public_url": f"http://127.0.0.1:{port}"},
     )
     runtime = build_runtime(settings, tasks=tasks)
     migrate.upgrade(runtime.engine)
@@ -83,14 +86,27 @@ def live_hub(
             account = s.get(Account, account_id)
             assert account is not None
             issued = hub.sim_call(
-                "POST", "/_sim/accounts", uid=account.platform_uid, screen_name=account.display_name,
-                app_key="hub-app", app_secret="hub-secret", redirect_uri=f"{hub.web_url}/oauth/weibo/callback",
+                "POST",
+                "/_sim/accounts",
+                uid=account.platform_uid,
+                screen_name=account.display_name,
+                app_key="hub-app",
+                app_secret="hub-secret",
+                redirect_uri=f"{hub.web_url}/oauth/weibo/callback",
             )
-            store_token(s, runtime, account, issued["access_token"], utcnow() + timedelta(seconds=issued["expires_in"]))
+            store_token(
+                s,
+                runtime,
+                account,
+                issued["access_token"],
+                utcnow() + timedelta(seconds=issued["expires_in"]),
+            )
     server = None
     thread = None
     if serve_web:
-        config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -27,7 +27,9 @@ def fresh_pg_database() -> Iterator[str]:
 
     name = f"hub_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True, connect_timeout=3)
+        admin = psycopg.connect(
+            PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True, connect_timeout=3
+        )
     except Exception as exc:
         unavailable(f"PostgreSQL at {PG_ADMIN_URL}", exc)
         raise

@@ -41,7 +41,8 @@ def page(running_hub: LiveHub) -> Iterator[object]:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
         )
         context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
@@ -50,7 +51,9 @@ def page(running_hub: LiveHub) -> Iterator[object]:
         browser.close()
 
 
-def test_operator_logs_in_sees_a_mention_arrive_and_replies(running_hub: LiveHub, page: object, tmp_path: Path) -> None:
+def test_operator_logs_in_sees_a_mention_arrive_and_replies(
+    running_hub: LiveHub, page: object, tmp_path: Path
+) -> None:
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
@@ -62,8 +65,16 @@ def test_operator_logs_in_sees_a_mention_arrive_and_replies(running_hub: LiveHub
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#whoami")).to_have_text("张伟")
 
-    hub.sim_call("POST", "/_sim/mentions", account_uid="1902538057", text="<b>手机</b>没信号一整天了，怎么回事？", screen_name="着急的用户")
-    hub.sim_call("POST", "/_sim/mentions", account_uid="1902538057", text="营业厅几点关门？", screen_name="路过")
+    hub.sim_call(
+        "POST",
+        "/_sim/mentions",
+        account_uid="1902538057",
+        text="<b>手机</b>没信号一整天了，怎么回事？",
+        screen_name="着急的用户",
+    )
+    hub.sim_call(
+        "POST", "/_sim/mentions", account_uid="1902538057", text="营业厅几点关门？", screen_name="路过"
+    )
     # The page is told over SSE and reloads itself; a person just waits.
     row = page.locator("td.subject a", has_text="没信号一整天了")
     expect(row).to_be_visible(timeout=20_000)

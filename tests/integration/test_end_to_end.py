@@ -39,7 +39,13 @@ def _login(client: httpx.Client, username: str) -> None:
 
 def test_mention_becomes_a_request_and_the_reply_reaches_the_platform(hub: LiveHub) -> None:
     uid = "1902538057"
-    posted = hub.sim_call("POST", "/_sim/mentions", account_uid=uid, text="家里宽带断网两天了，报修也没人来！", screen_name="气愤的小李")
+    posted = hub.sim_call(
+        "POST",
+        "/_sim/mentions",
+        account_uid=uid,
+        text="家里宽带断网两天了，报修也没人来！",
+        screen_name="气愤的小李",
+    )
     hub.sim_call("POST", "/_sim/mentions", account_uid=uid, text="[哈哈][哈哈]", screen_name="路人")
     assert _poll_all(hub, hub.world.inhouse_account_id) == 2
     with hub.runtime.sessions() as s:
@@ -54,7 +60,10 @@ def test_mention_becomes_a_request_and_the_reply_reaches_the_platform(hub: LiveH
         nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
         assert csrf and nonce
         reply = "您好，已为您加急派单，工程师今天18点前上门，给您添麻烦了。"
-        sent = web.post(f"/requests/{request.id}/reply", data={"text": reply, "csrf_token": csrf.group(1), "nonce": nonce.group(1)})
+        sent = web.post(
+            f"/requests/{request.id}/reply",
+            data={"text": reply, "csrf_token": csrf.group(1), "nonce": nonce.group(1)},
+        )
         assert sent.status_code == 303
     outbox = hub.sim_call("GET", f"/_sim/outbox?endpoint=comments/create&status_id={posted['id']}")["items"]
     assert [item["text"] for item in outbox] == [reply]
@@ -65,7 +74,9 @@ def test_mention_becomes_a_request_and_the_reply_reaches_the_platform(hub: LiveH
 
 def test_a_comment_gets_a_threaded_reply(hub: LiveHub) -> None:
     uid = "1902538057"
-    comment = hub.sim_call("POST", "/_sim/comments", account_uid=uid, text="你们的5G套餐怎么这么贵？", screen_name="学生党")
+    comment = hub.sim_call(
+        "POST", "/_sim/comments", account_uid=uid, text="你们的5G套餐怎么这么贵？", screen_name="学生党"
+    )
     assert _poll_all(hub, hub.world.inhouse_account_id) == 1
     with hub.runtime.sessions() as s:
         request = s.scalars(select(ServiceRequest)).one()
@@ -79,11 +90,31 @@ def test_a_comment_gets_a_threaded_reply(hub: LiveHub) -> None:
 
 def test_private_message_push_is_received_within_the_deadline_and_answered(hub: LiveHub) -> None:
     uid = "1902538057"
-    hub.sim_call("POST", "/_sim/callbacks", account_uid=uid, url=f"{hub.web_url}/push/weibo/{hub.world.inhouse_account_id}", verify=True)
+    hub.sim_call(
+        "POST",
+        "/_sim/callbacks",
+        account_uid=uid,
+        url=f"{hub.web_url}/push/weibo/{hub.world.inhouse_account_id}",
+        verify=True,
+    )
     started = time.monotonic()
-    pushed = hub.sim_call("POST", "/_sim/messages", account_uid=uid, text="你好，我的话费余额怎么查？", screen_name="私信用户", push=True)
+    pushed = hub.sim_call(
+        "POST",
+        "/_sim/messages",
+        account_uid=uid,
+        text="你好，我的话费余额怎么查？",
+        screen_name="私信用户",
+        push=True,
+    )
     assert pushed["push"]["delivered"] is True and time.monotonic() - started < 5
-    again = hub.sim_call("POST", "/_sim/messages", account_uid=uid, text="你好，我的话费余额怎么查？", screen_name="私信用户", push=True)
+    again = hub.sim_call(
+        "POST",
+        "/_sim/messages",
+        account_uid=uid,
+        text="你好，我的话费余额怎么查？",
+        screen_name="私信用户",
+        push=True,
+    )
     assert again["push"]["delivered"] is True
     with hub.runtime.sessions() as s:
         messages = list(s.scalars(select(Message).where(Message.kind == "private_message")))
@@ -91,7 +122,9 @@ def test_private_message_push_is_received_within_the_deadline_and_answered(hub: 
         request = s.scalars(select(ServiceRequest)).one()
         from servicehub.publishing.outbox import queue_reply
 
-        queue_reply(s, hub.runtime, request, hub.world.operator_id, "您好，发送CXHF到10010即可查询。", nonce="dm")
+        queue_reply(
+            s, hub.runtime, request, hub.world.operator_id, "您好，发送CXHF到10010即可查询。", nonce="dm"
+        )
         s.commit()
     sent = hub.sim_call("GET", "/_sim/outbox?endpoint=messages/reply")["items"]
     assert [i["text"] for i in sent] == ["您好，发送CXHF到10010即可查询。"]
@@ -100,7 +133,14 @@ def test_private_message_push_is_received_within_the_deadline_and_answered(hub: 
 def test_a_forged_push_is_refused_and_stores_nothing(hub: LiveHub) -> None:
     r = httpx.post(
         f"{hub.web_url}/push/weibo/{hub.world.inhouse_account_id}?signature=bad&timestamp=1&nonce=2",
-        json={"type": "text", "receiver_id": 1902538057, "sender_id": 1, "created_at": "Mon Jul 16 18:09:20 +0800 2012", "text": "x", "data": {}},
+        json={
+            "type": "text",
+            "receiver_id": 1902538057,
+            "sender_id": 1,
+            "created_at": "Mon Jul 16 18:09:20 +0800 2012",
+            "text": "x",
+            "data": {},
+        },
     )
     assert r.status_code == 403
     with hub.runtime.sessions() as s:

@@ -45,7 +45,9 @@ def test_a_burst_of_three_pages_between_polls_arrives_complete_without_duplicate
     cursor = _mentions_cursor(hub)
     hub.sim_call("POST", "/_sim/mentions", account_uid=UID, text="第一条：信号不好")
     assert poll_cursor(hub.runtime, cursor).stored == 1
-    burst = hub.sim_call("POST", "/_sim/burst", account_uid=UID, n=60, kind="mention", text="第{i}位客户：宽带故障报修")
+    burst = hub.sim_call(
+        "POST", "/_sim/burst", account_uid=UID, n=60, kind="mention", text="第{i}位客户：宽带故障报修"
+    )
     outcome = poll_cursor(hub.runtime, cursor)
     assert (outcome.fetched, outcome.stored) == (60, 60)
     assert set(burst["ids"]) <= set(_stored(hub))
@@ -78,7 +80,10 @@ def test_expired_token_pauses_the_account_and_reauthorization_resumes_with_nothi
     first = hub.sim_call("POST", "/_sim/mentions", account_uid=UID, text="授权过期前的消息")
     assert poll_cursor(hub.runtime, cursor).stored == 1
     hub.sim_call("POST", "/_sim/faults", expire_account=UID)
-    during = [hub.sim_call("POST", "/_sim/mentions", account_uid=UID, text=f"授权过期期间的消息{i}")["id"] for i in range(3)]
+    during = [
+        hub.sim_call("POST", "/_sim/mentions", account_uid=UID, text=f"授权过期期间的消息{i}")["id"]
+        for i in range(3)
+    ]
     failed = poll_cursor(hub.runtime, cursor)
     assert "21327" in failed.error or "expired" in failed.error
     with hub.runtime.sessions() as s:
@@ -87,7 +92,9 @@ def test_expired_token_pauses_the_account_and_reauthorization_resumes_with_nothi
         s.execute(update(PollCursor).values(next_poll_at=utcnow()))
         s.commit()
         due = due_cursors(s, utcnow())
-        mine = set(s.scalars(select(PollCursor.id).where(PollCursor.account_id == hub.world.inhouse_account_id)))
+        mine = set(
+            s.scalars(select(PollCursor.id).where(PollCursor.account_id == hub.world.inhouse_account_id))
+        )
         assert not (set(due) & mine), "a paused account must not be polled"
     where = _reauthorize_in_the_workbench(hub)
     assert where.startswith("/accounts?notice=reauthorized")

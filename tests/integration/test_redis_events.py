@@ -17,6 +17,8 @@ async def test_events_published_by_one_process_reach_subscribers() -> None:
     bus = RedisBus(redis_url())
     async with bus.subscribe() as feed:
         await asyncio.sleep(0.2)  # the SUBSCRIBE is processed by Redis
-        threading.Thread(target=bus.publish, args=({"type": "request", "request_id": 42, "note": "中文"},)).start()
+        threading.Thread(
+            target=bus.publish, args=({"type": "request", "request_id": 42, "note": "中文"},)
+        ).start()
         event = await asyncio.wait_for(anext(feed), timeout=5)
     assert event == {"type": "request", "request_id": 42, "note": "中文"}
