@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any, TextIO
 import httpx
 from sqlalchemy import select
 
+from servicehub.adapters.simulator import corpus
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Organization, OrgKind, User
@@ -25,7 +28,7 @@ from servicehub.core.roles import ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
-from servicehub.listener.accounts import register_account, store_token
+from servicehub.listener.accounts import register_account, register_wechat_account, store_token
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,81 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             session.flush()
             callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
+    _seed_wechat(runtime, simulator, org_ids[HQ])
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
+
+
+WECHAT = {
+    "appid": "wx10010demo",
+    "secret": "wx-demo-secret",
+    "token": "wx-demo-token",
+    "original_id": "gh_10010demo",
+}
+
+
+def _seed_wechat(runtime: Runtime, simulator: DemoSimulator, org_id: int) -> None:
+    """A WeChat official account next to the Weibo ones: messages arrive by signed XML push."""
+    simulator.call("POST", "/_sim/wechat/accounts", **WECHAT)
+    with runtime.sessions.begin() as session:
+        account = session.scalars(
+            select(Account).where(Account.platform == "wechat", Account.platform_uid == WECHAT["original_id"])
+        ).first()
+        if account is None:
+            org = session.get(Organization, org_id)
+            assert org is not None
+            operator_ids = tuple(
+                session.scalars(
+                    select(User.id).where(User.username.in_(("zhangwei", "liuyang"))).order_by(User.id)
+                )
+            )
+            account = register_wechat_account(
+                session,
+                runtime,
+                display_name="中国联通微信客服",
+                original_id=WECHAT["original_id"],
+                appid=WECHAT["appid"],
+                secret=WECHAT["secret"],
+                push_token=WECHAT["token"],
+                org=org,
+                operator_ids=operator_ids,
+            )
+        callback = f"{runtime.settings.public_url}/push/wechat/{account.id}"
+    simulator.call("POST", f"/_sim/wechat/accounts/{WECHAT['appid']}/callback", url=callback, verify=False)
+
+
+class WeChatFeeder:
+    """Pushes a WeChat customer message every so often, like the Weibo traffic generator does."""
+
+    def __init__(self, simulator: DemoSimulator, rate: float, seed: int) -> None:
+        self.simulator = simulator
+        self.every = 4.0 / rate if rate > 0 else 0.0
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wechat-feeder", daemon=True)
+
+    def start(self) -> None:
+        if self.every:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        texts = corpus.MESSAGES + corpus.QUESTIONS + corpus.COMPLAINTS
+        while not self._stop.wait(self.every):
+            text = corpus.fill(self.rng.choice(texts), self.rng).replace(corpus.ACCOUNT, "联通客服")
+            openid = f"o_demo_{self.rng.randrange(40):02d}"
+            try:
+                self.simulator.call(
+                    "POST",
+                    f"/_sim/wechat/accounts/{WECHAT['appid']}/push",
+                    openid=openid,
+                    type="text",
+                    content=text,
+                )
+            except httpx.HTTPError:
+                continue  # the hub may still be starting; the next one gets through
 
 
 def _logins(data_dir: Path) -> dict[str, str]:

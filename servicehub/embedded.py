@@ -55,7 +55,7 @@ def prepare(settings: Settings) -> Runtime:
 def run_embedded(settings: Settings) -> int:
     import uvicorn
 
-    from servicehub.demo import DemoSimulator, print_banner, seed_demo
+    from servicehub.demo import DemoSimulator, WeChatFeeder, print_banner, seed_demo
     from servicehub.workbench.app import create_app
 
     ensure_port_free(settings.web.host, settings.web.port, "[web].port")
@@ -66,12 +66,18 @@ def run_embedded(settings: Settings) -> int:
         settings = dataclasses.replace(settings, platforms=simulator.platform_settings(settings))
     runtime = prepare(settings)
     scheduler = Scheduler(runtime.tasks, schedule(settings))
+    feeder = None
     try:
         logins = seed_demo(runtime, simulator)
         scheduler.start()
+        if simulator is not None:
+            feeder = WeChatFeeder(simulator, settings.simulator.rate, settings.simulator.seed)
+            feeder.start()
         print_banner(runtime, logins, simulator, out=sys.stdout)
         uvicorn.run(create_app(runtime), host=settings.web.host, port=settings.web.port, log_level="warning")
     finally:
+        if feeder is not None:
+            feeder.stop()
         scheduler.stop()
         if simulator is not None:
             simulator.stop()

@@ -39,6 +39,10 @@ class Runtime:
 
     def close(self) -> None:
         self.tasks.shutdown()
+        for value in self.extra.values():  # e.g. the adapter cache
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()
         self.engine.dispose()
 
 

@@ -7,6 +7,7 @@ the ids returned are only those of rows this call created, and only they are rou
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from servicehub.adapters.base import InboundItem, PlatformUser
+from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
 from servicehub.core.db import dialect_insert, utcnow
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.filters.chain import FilterChain
@@ -33,12 +34,20 @@ def intake(session: Session, account: Account, items: Sequence[InboundItem], cha
     unique = list({(i.kind, i.platform_id): i for i in items}.values())
     customers = _upsert_customers(session, unique)
     verdicts = chain.run_batch([_filter_input(i) for i in unique], _recent_texts(session, account, unique))
+    verdicts = [_not_for_service(i, v) for i, v in zip(unique, verdicts, strict=True)]
     now = utcnow()
     rows = [
         _row(account, item, verdict, customers[item.author.uid], now)
         for item, verdict in zip(unique, verdicts, strict=True)
     ]
     return _insert_skipping_known(session, rows)
+
+
+def _not_for_service(item: InboundItem, verdict: Verdict) -> Verdict:
+    """Follow/unfollow and menu events are stored (fan analytics) but never become requests."""
+    if item.kind != ItemKind.EVENT or not verdict.keep:
+        return verdict
+    return dataclasses.replace(verdict, keep=False, reason="event")
 
 
 def _filter_input(item: InboundItem) -> FilterInput:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import Source, source_fetcher
 from servicehub.adapters.errors import PlatformError, RateLimited, TokenExpired, Unavailable
+from servicehub.adapters.registry import pollable_sources
 from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, PollCursor
@@ -167,8 +168,9 @@ def _record_failure(
 
 
 def ensure_cursors(session: Session, account: Account) -> None:
-    """One cursor per source the account listens to (all by default)."""
-    wanted = account.listening.get("sources") or [s.value for s in SOURCE_ORDER]
+    """One cursor per source the account listens to (by default all its platform can be polled for)."""
+    pollable = {s.value for s in pollable_sources(account.platform)}
+    wanted = [s for s in account.listening.get("sources") or [s.value for s in SOURCE_ORDER] if s in pollable]
     have = set(session.scalars(select(PollCursor.source).where(PollCursor.account_id == account.id)))
     for source in wanted:
         if source not in have:

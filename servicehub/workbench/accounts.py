@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from servicehub.adapters.base import Source
 from servicehub.adapters.errors import PlatformError
-from servicehub.adapters.registry import build_adapter
+from servicehub.adapters.registry import build_adapter, pollable_sources
 from servicehub.core.models import Account, AccountKind, AccountOperator, Organization, PollCursor, User
 from servicehub.core.permissions import restrict
 from servicehub.core.runtime import Runtime
-from servicehub.listener.accounts import connect_authorized, set_listening
+from servicehub.listener.accounts import connect_authorized, register_wechat_account, set_listening
 from servicehub.listener.connect import oauth_client, platform_config
 from servicehub.routing.access import access_account
 from servicehub.workbench.i18n import translator
@@ -59,6 +59,8 @@ async def accounts_page(request: Request) -> Response:
                     "org": orgs.get(a.operated_by_org_id, ""),
                     "operators": [name for aid, name in operators if aid == a.id],
                     "sources": a.listening.get("sources") or [s.value for s in Source],
+                    "pollable": [s.value for s in pollable_sources(a.platform)],
+                    "push_url": f"{runtime.settings.public_url}/push/{a.platform}/{a.id}",
                     "last_error": errors.get(a.id, ""),
                 }
                 for a in accounts
@@ -69,7 +71,6 @@ async def accounts_page(request: Request) -> Response:
         request,
         "accounts.html",
         rows=rows,
-        all_sources=[s.value for s in Source],
         can_manage=who.can("account.manage"),
         notice=request.query_params.get("notice"),
     )
@@ -97,6 +98,46 @@ async def listening_submit(request: Request) -> Response:
     except ValueError as exc:
         return render(request, "error.html", status_code=400, message=str(exc))
     return RedirectResponse("/accounts?notice=saved", status_code=303)
+
+
+@guard("account.manage")
+async def wechat_submit(request: Request) -> Response:
+    """Add a WeChat official account: its appid/appsecret and the push Token set in its console."""
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf_token")):
+        return render(
+            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
+        )
+    runtime = runtime_of(request)
+    who = principal(request)
+    fields = {
+        k: str(form.get(k, ""))
+        for k in ("display_name", "original_id", "appid", "secret", "push_token", "aes_key")
+    }
+
+    def act() -> int:
+        with runtime.sessions.begin() as session:
+            org = session.get(Organization, who.org_id)
+            assert org is not None
+            account = register_wechat_account(
+                session,
+                runtime,
+                display_name=fields["display_name"],
+                original_id=fields["original_id"],
+                appid=fields["appid"],
+                secret=fields["secret"],
+                push_token=fields["push_token"],
+                encoding_aes_key=fields["aes_key"].strip(),
+                org=org,
+                actor_id=who.user_id,
+            )
+            return account.id
+
+    try:
+        account_id = await run_in_threadpool(act)
+    except ValueError as exc:
+        return render(request, "error.html", status_code=422, message=str(exc))
+    return RedirectResponse(f"/accounts?notice=wechat_added#a{account_id}", status_code=303)
 
 
 def _binding(request: Request, kind: str) -> str:
@@ -188,6 +229,7 @@ def _screen_name(runtime: Runtime, token: Any) -> str:
 ROUTES = [
     Route("/accounts", accounts_page),
     Route("/accounts/{account_id:int}/listening", listening_submit, methods=["POST"]),
+    Route("/accounts/wechat", wechat_submit, methods=["POST"]),
     Route("/oauth/weibo/start", oauth_start),
     Route("/oauth/weibo/callback", oauth_callback),
 ]

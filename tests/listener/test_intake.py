@@ -98,3 +98,16 @@ def test_concurrent_intake_of_the_same_page_stores_each_message_once(runtime: Ru
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 40
         assert s.scalar(select(func.count()).select_from(CustomerIdentity)) == 7
+
+
+def test_follow_events_are_stored_but_never_become_requests(runtime: Runtime) -> None:
+    import dataclasses
+
+    from servicehub.adapters.base import ItemKind
+
+    world = build_world(runtime)
+    event = dataclasses.replace(mention("push-1-2-3", "关注事件消息"), kind=ItemKind.EVENT)
+    _intake(runtime, world.inhouse_account_id, [event])
+    with runtime.sessions() as s:
+        stored = s.scalars(select(Message)).one()
+        assert (stored.keep, stored.drop_reason, stored.routed) == (False, "event", True)
