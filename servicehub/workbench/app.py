@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core import audit
 from servicehub.core.runtime import Runtime
 from servicehub.routing.access import Forbidden, NotVisible
-from servicehub.workbench import accounts, admin, api, live, pages, review
+from servicehub.workbench import accounts, admin, api, customers, live, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import HubUser, SessionAuthBackend
@@ -121,6 +121,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/requests/{request_id:int}/resolve", pages.resolve_submit, methods=["POST"]),
         *accounts.ROUTES,
         *review.ROUTES,
+        *customers.ROUTES,
         Route("/audit", pages.audit_page),
         Route("/api/requests", api.api_requests),
         Route("/api/requests/{request_id:int}", api.api_request),

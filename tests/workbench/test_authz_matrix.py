@@ -142,6 +142,8 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
         {},
         expect(LOGIN, default=DENY, admin=HIDE, manager=HIDE, zhangwei=HIDE),
     ),
+    ("GET", "/customers/999999", None, expect(LOGIN, default=HIDE)),
+    ("POST", "/accounts/wechat", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
 ]

@@ -1,0 +1,118 @@
+"""A customer's contact history across accounts and channels, as one principal may see it.
+
+Every inbound message is a contact event; replies the hub sent are the other side. A
+customer is visible only through messages on accounts within the caller's request scope,
+so a partner sees its own conversations with a customer and nothing of the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from servicehub.core.models import (
+    Account,
+    AccountOperator,
+    Customer,
+    CustomerIdentity,
+    Message,
+    OutboundMessage,
+)
+from servicehub.core.permissions import Principal, restrict
+from servicehub.routing.access import NotVisible
+from servicehub.routing.masking import CustomerView, customer_view
+
+
+@dataclass(frozen=True)
+class ContactEvent:
+    at: datetime
+    direction: str  # "in" | "out"
+    platform: str
+    account: str
+    kind: str
+    text: str
+    request_id: int | None
+    state: str  # the filter verdict for inbound, the delivery state for outbound
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    customer: CustomerView
+    identities: list[CustomerIdentity]
+    events: list[ContactEvent]
+    requests: int
+
+
+def customer_history(
+    session: Session, principal: Principal, customer_id: int, limit: int = 200
+) -> CustomerHistory:
+    inbound = session.execute(
+        restrict(
+            select(Message, Account)
+            .join(Account, Account.id == Message.account_id)
+            .where(Message.customer_id == customer_id)
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit),
+            principal,
+            "request.view",
+            Message,
+        )
+    ).all()
+    customer = session.get(Customer, customer_id)
+    if customer is None or not inbound:
+        raise NotVisible(f"customer {customer_id}")
+    request_ids = {m.request_id for m, _ in inbound if m.request_id is not None}
+    outbound = session.execute(
+        select(OutboundMessage, Account)
+        .join(Account, Account.id == OutboundMessage.account_id)
+        .where(OutboundMessage.request_id.in_(request_ids))
+    ).all()
+    events = [
+        ContactEvent(
+            m.created_at,
+            "in",
+            a.platform,
+            a.display_name,
+            m.kind,
+            m.text,
+            m.request_id,
+            "kept" if m.keep else (m.drop_reason or "dropped"),
+        )
+        for m, a in inbound
+    ] + [
+        ContactEvent(
+            o.sent_at or o.created_at,
+            "out",
+            a.platform,
+            a.display_name,
+            str(o.kind),
+            o.sent_text or o.text,
+            o.request_id,
+            str(o.state),
+        )
+        for o, a in outbound
+    ]
+    events.sort(key=lambda e: e.at, reverse=True)
+    latest_account = inbound[0][1]
+    operators = set(
+        session.scalars(
+            select(AccountOperator.user_id).where(AccountOperator.account_id == latest_account.id)
+        )
+    )
+    platforms = {a.platform for _, a in inbound}
+    identities = list(
+        session.scalars(
+            select(CustomerIdentity).where(
+                CustomerIdentity.customer_id == customer_id, CustomerIdentity.platform.in_(platforms)
+            )
+        )
+    )
+    return CustomerHistory(
+        customer=customer_view(principal, customer, latest_account, operators),
+        identities=identities,
+        events=events[:limit],
+        requests=len(request_ids),
+    )
