@@ -27,7 +27,7 @@ from servicehub.routing.access import access_account
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.pages import principal, runtime_of
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import csrf_ok, csrf_token, guard
+from servicehub.workbench.security import checked_form, csrf_token, guard
 
 
 @guard("account.view")
@@ -79,11 +79,7 @@ async def accounts_page(request: Request) -> Response:
 @guard("account.manage")
 async def listening_submit(request: Request) -> Response:
     account_id = int(request.path_params["account_id"])
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(
-            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
-        )
+    form = await checked_form(request)
     runtime = runtime_of(request)
     who = principal(request)
     sources = [str(v) for v in form.getlist("sources")]
@@ -103,11 +99,7 @@ async def listening_submit(request: Request) -> Response:
 @guard("account.manage")
 async def wechat_submit(request: Request) -> Response:
     """Add a WeChat official account: its appid/appsecret and the push Token set in its console."""
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(
-            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
-        )
+    form = await checked_form(request)
     runtime = runtime_of(request)
     who = principal(request)
     fields = {

@@ -23,7 +23,7 @@ from servicehub.routing.presence import ShiftError
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.pages import principal, runtime_of
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import csrf_ok
+from servicehub.workbench.security import checked_form
 
 SECTIONS = (
     ("admin.orgs", "/admin/orgs", "user.manage"),
@@ -61,10 +61,8 @@ async def change(request: Request, act: Callable[[Session, Principal, Any], None
     An :class:`AdminError` re-renders nothing: it redirects with the message, so a reload
     never re-posts; Forbidden / NotVisible propagate to the app's 403 / 404 handlers.
     """
-    form = await request.form()
+    form = await checked_form(request)
     t = translator(locale_of(request))
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(request, "error.html", status_code=400, message=t("error.csrf"))
     who = principal(request)
     runtime = runtime_of(request)
 

@@ -22,7 +22,7 @@ from servicehub.routing.access import Forbidden, NotVisible
 from servicehub.workbench import accounts, admin, api, customers, live, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import HubUser, SessionAuthBackend
+from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
 
 STATIC = Path(__file__).parent / "static"
 
@@ -55,6 +55,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _error_page(request: Request, status: int, key: str) -> Response:
+    return render(request, "error.html", status_code=status, message=translator(locale_of(request))(key))
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -66,9 +70,7 @@ async def not_visible(request: Request, exc: Exception) -> Response:
         await _audit_denied(request, "access.not_found", str(exc))
     if _wants_json(request):
         return JSONResponse({"error": "not found"}, status_code=404)
-    return render(
-        request, "error.html", status_code=404, message=translator(locale_of(request))("error.not_found")
-    )
+    return _error_page(request, 404, "error.not_found")
 
 
 async def _audit_denied(request: Request, action: str, what: str) -> None:
@@ -94,9 +96,11 @@ async def forbidden(request: Request, exc: Exception) -> Response:
     await _audit_denied(request, "access.denied", str(exc))
     if _wants_json(request):
         return JSONResponse({"error": "forbidden"}, status_code=403)
-    return render(
-        request, "error.html", status_code=403, message=translator(locale_of(request))("error.forbidden")
-    )
+    return _error_page(request, 403, "error.forbidden")
+
+
+async def csrf_failed(request: Request, exc: Exception) -> Response:
+    return _error_page(request, 400, "error.csrf")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -147,7 +151,12 @@ def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={NotVisible: not_visible, Forbidden: forbidden, HTTPException: http_error},
+        exception_handlers={
+            NotVisible: not_visible,
+            Forbidden: forbidden,
+            CsrfFailed: csrf_failed,
+            HTTPException: http_error,
+        },
     )
     app.state.runtime = runtime
     return app

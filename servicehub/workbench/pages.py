@@ -30,7 +30,14 @@ from servicehub.routing.queue import list_requests
 from servicehub.routing.supervisor import assignment_panel
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import HubUser, authenticate_password, csrf_ok, fingerprint, guard
+from servicehub.workbench.security import (
+    HubUser,
+    authenticate_password,
+    checked_form,
+    csrf_ok,
+    fingerprint,
+    guard,
+)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -143,10 +150,7 @@ def _request_detail(runtime: Runtime, who: Any, request_id: int) -> dict[str, An
 @guard("request.view")
 async def reply_submit(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
-    form = await request.form()
-    t = translator(locale_of(request))
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(request, "error.html", status_code=400, message=t("error.csrf"))
+    form = await checked_form(request)
     runtime = runtime_of(request)
     who = principal(request)
     ip = request.client.host if request.client else ""
@@ -173,11 +177,7 @@ async def reply_submit(request: Request) -> Response:
 @guard("request.view")
 async def resolve_submit(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(
-            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
-        )
+    await checked_form(request)
     runtime = runtime_of(request)
     who = principal(request)
 

@@ -9,10 +9,9 @@ from starlette.routing import Route
 
 from servicehub.listener.review import DroppedRow, MessageNotVisible, list_dropped, restore_message
 from servicehub.routing.access import NotVisible
-from servicehub.workbench.i18n import translator
 from servicehub.workbench.pages import principal, runtime_of
-from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import csrf_ok, guard
+from servicehub.workbench.rendering import render
+from servicehub.workbench.security import checked_form, guard
 
 
 @guard("message.review")
@@ -32,11 +31,7 @@ async def review_page(request: Request) -> Response:
 @guard("message.review")
 async def restore_submit(request: Request) -> Response:
     message_id = int(request.path_params["message_id"])
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(
-            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
-        )
+    await checked_form(request)
     runtime = runtime_of(request)
     who = principal(request)
 

@@ -136,3 +136,15 @@ def guard(function: str | None = None, *, page: bool = True) -> Callable[[View],
         return wrapper
 
     return decorate
+
+
+class CsrfFailed(Exception):
+    """A form came without this session's CSRF token; the app answers 400 with a reload hint."""
+
+
+async def checked_form(request: Request) -> Any:
+    """The submitted form, once its CSRF token matches the session's (else :class:`CsrfFailed`)."""
+    form = await request.form()
+    if not csrf_ok(request, form.get(CSRF_FIELD)):
+        raise CsrfFailed
+    return form

@@ -24,7 +24,7 @@ from servicehub.routing.workload import workload
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.pages import principal, runtime_of
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import CSRF_HEADER, csrf_ok, guard
+from servicehub.workbench.security import CSRF_HEADER, checked_form, csrf_ok, guard
 
 
 def _ip(request: Request) -> str:
@@ -49,11 +49,7 @@ def _assign(request: Request, request_id: int, target: str) -> str | None:
 @guard("request.assign")
 async def assign_submit(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(
-            request, "error.html", status_code=400, message=translator(locale_of(request))("error.csrf")
-        )
+    form = await checked_form(request)
     error = await run_in_threadpool(_assign, request, request_id, str(form.get("user_id", "")))
     notice = f"assign_{error}" if error else "assigned"
     return RedirectResponse(f"/requests/{request_id}?notice={notice}", status_code=303)
@@ -104,10 +100,8 @@ async def api_assignments(request: Request) -> Response:
 @guard()
 async def presence_submit(request: Request) -> Response:
     """Set one's own presence, or (with presence.manage, in scope) someone else's."""
-    form = await request.form()
+    form = await checked_form(request)
     t = translator(locale_of(request))
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(request, "error.html", status_code=400, message=t("error.csrf"))
     who = principal(request)
     try:
         presence = Presence(str(form.get("presence", "")))
