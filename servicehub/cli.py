@@ -160,21 +160,15 @@ def cmd_beat(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from servicehub.core.runtime import Runtime
     from servicehub.embedded import ensure_port_free
     from servicehub.workbench.app import create_app
+    from servicehub.workbench.server import serve
 
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
     ensure_port_free(runtime.settings.web.host, runtime.settings.web.port, "[web].port")
-    uvicorn.run(
-        create_app(runtime),
-        host=runtime.settings.web.host,
-        port=runtime.settings.web.port,
-        log_level="warning",
-    )
+    serve(create_app(runtime), runtime.settings.web.host, runtime.settings.web.port)
     return 0
 
 

@@ -53,10 +53,9 @@ def prepare(settings: Settings) -> Runtime:
 
 
 def run_embedded(settings: Settings) -> int:
-    import uvicorn
-
     from servicehub.demo import DemoSimulator, WeChatFeeder, print_banner, seed_demo
     from servicehub.workbench.app import create_app
+    from servicehub.workbench.server import serve
 
     ensure_port_free(settings.web.host, settings.web.port, "[web].port")
     simulator: DemoSimulator | None = None
@@ -74,7 +73,7 @@ def run_embedded(settings: Settings) -> int:
             feeder = WeChatFeeder(simulator, settings.simulator.rate, settings.simulator.seed)
             feeder.start()
         print_banner(runtime, logins, simulator, out=sys.stdout)
-        uvicorn.run(create_app(runtime), host=settings.web.host, port=settings.web.port, log_level="warning")
+        serve(create_app(runtime), settings.web.host, settings.web.port)
     finally:
         if feeder is not None:
             feeder.stop()

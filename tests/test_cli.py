@@ -62,3 +62,61 @@ def test_port_in_use_says_which_setting_to_change(tmp_path: Path) -> None:
         line = one_line_error(run_cli("run", env=env))
     assert f"127.0.0.1:{port} is already in use" in line
     assert "HUB_WEB__PORT" in line
+
+
+def test_run_stops_promptly_on_ctrl_c_even_with_a_live_stream_open(tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+
+    import httpx
+
+    from tests.live import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "HUB_SETTINGS": str(tmp_path / "none.toml"),
+        "HUB_HUB__DATA_DIR": str(tmp_path / "var"),
+        "HUB_WEB__PORT": str(port),
+        "HUB_SIMULATOR__PORT": str(free_port()),
+        "HUB_SIMULATOR__RATE": "0",
+    }
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "servicehub.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        logins = (tmp_path / "var" / "demo-logins.json").read_text()
+        password = re.search(r'"zhangwei": "([^"]+)"', logins)
+        assert password
+        with httpx.Client(base_url=base) as web:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/login").text)
+            assert token
+            web.post(
+                "/login",
+                data={"username": "zhangwei", "password": password.group(1), "csrf_token": token.group(1)},
+            )
+            with web.stream("GET", "/events", timeout=30) as stream:
+                assert stream.status_code == 200
+                hub.send_signal(signal.SIGINT)
+                started = time.monotonic()
+                hub.wait(timeout=15)
+        assert time.monotonic() - started < 10
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+        output = hub.communicate()[0]
+    assert "Traceback" not in output, output[-3000:]
+    assert "社交客服中心已启动" in output and f"http://127.0.0.1:{port}/" in output

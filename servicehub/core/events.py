@@ -20,10 +20,16 @@ log = logging.getLogger(__name__)
 CHANNEL = "servicehub:events"
 
 
+class Subscription(Protocol):
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, or None when ``timeout`` seconds pass without one."""
+        ...
+
+
 class EventBus(Protocol):
     def publish(self, event: dict[str, Any]) -> None: ...
 
-    def subscribe(self) -> Any:  # async context manager yielding an async iterator of events
+    def subscribe(self) -> Any:  # async context manager yielding a Subscription
         ...
 
 
@@ -44,13 +50,13 @@ class InProcessBus:
                 continue
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def subscribe(self) -> AsyncIterator[Subscription]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
         entry = (asyncio.get_running_loop(), queue)
         with self._lock:
             self._subscribers.append(entry)
         try:
-            yield _drain(queue)
+            yield _QueueSubscription(queue)
         finally:
             with self._lock:
                 self._subscribers.remove(entry)
@@ -62,9 +68,15 @@ def _put_nowait(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> 
     queue.put_nowait(event)
 
 
-async def _drain(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        yield await queue.get()
+class _QueueSubscription:
+    def __init__(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._queue = queue
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
 
 
 class RedisBus:
@@ -80,26 +92,36 @@ class RedisBus:
         self._client.publish(CHANNEL, json.dumps(event, ensure_ascii=False))
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def subscribe(self) -> AsyncIterator[Subscription]:
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(self.url)
         pubsub = client.pubsub()
         await pubsub.subscribe(CHANNEL)
         try:
-            yield _redis_events(pubsub)
+            yield _RedisSubscription(pubsub)
         finally:
             await pubsub.unsubscribe(CHANNEL)
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
 
-async def _redis_events(pubsub: Any) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        if msg is None:
-            continue
-        try:
-            yield json.loads(msg["data"])
-        except (ValueError, TypeError):
-            log.warning("ignoring malformed event on %s", CHANNEL)
+class _RedisSubscription:
+    def __init__(self, pubsub: Any) -> None:
+        self._pubsub = pubsub
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return None
+            msg = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+            if msg is None:
+                continue
+            try:
+                event: dict[str, Any] = json.loads(msg["data"])
+            except (ValueError, TypeError):
+                log.warning("ignoring malformed event on %s", CHANNEL)
+                continue
+            return event

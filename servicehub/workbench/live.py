@@ -15,6 +15,7 @@ from servicehub.listener.push import PushRejected, receive_push, verify_echo
 from servicehub.workbench.security import guard
 
 MAX_PUSH_BYTES = 256 * 1024
+KEEPALIVE_SECONDS = 15.0
 
 
 @guard(page=False)
@@ -22,17 +23,21 @@ async def events(request: Request) -> Response:
     """Change notifications for the open page; the page re-reads what it shows."""
     runtime: Runtime = request.app.state.runtime
 
+    stopping: asyncio.Event = request.app.state.stopping
+
     async def stream() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
+        quiet = 0.0
         async with runtime.events.subscribe() as feed:
-            while True:
-                try:
-                    event = await asyncio.wait_for(anext(feed), timeout=15)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
+            while not stopping.is_set():  # the server is shutting down: end the stream cleanly
+                event = await feed.get(timeout=1.0)
+                if event is None:
+                    quiet += 1.0
+                    if quiet >= KEEPALIVE_SECONDS:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
                     continue
-                if await request.is_disconnected():
-                    return
+                quiet = 0.0
                 yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

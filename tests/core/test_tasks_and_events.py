@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import pytest
@@ -80,5 +79,13 @@ async def test_in_process_bus_delivers_events_published_from_threads() -> None:
     bus = InProcessBus()
     async with bus.subscribe() as feed:
         threading.Thread(target=bus.publish, args=({"type": "request", "request_id": 7},)).start()
-        event = await asyncio.wait_for(anext(feed), timeout=2)
+        event = await feed.get(timeout=2)
     assert event == {"type": "request", "request_id": 7}
+
+
+async def test_a_quiet_subscription_times_out_and_keeps_working() -> None:
+    bus = InProcessBus()
+    async with bus.subscribe() as feed:
+        assert await feed.get(timeout=0.05) is None
+        bus.publish({"type": "ping"})
+        assert await feed.get(timeout=1) == {"type": "ping"}

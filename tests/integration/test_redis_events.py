@@ -20,5 +20,14 @@ async def test_events_published_by_one_process_reach_subscribers() -> None:
         threading.Thread(
             target=bus.publish, args=({"type": "request", "request_id": 42, "note": "中文"},)
         ).start()
-        event = await asyncio.wait_for(anext(feed), timeout=5)
+        event = await feed.get(timeout=5)
     assert event == {"type": "request", "request_id": 42, "note": "中文"}
+
+
+async def test_a_quiet_redis_subscription_times_out_and_keeps_working() -> None:
+    bus = RedisBus(redis_url())
+    async with bus.subscribe() as feed:
+        assert await feed.get(timeout=0.3) is None
+        await asyncio.sleep(0.1)
+        bus.publish({"type": "ping"})
+        assert await feed.get(timeout=5) == {"type": "ping"}
