@@ -82,14 +82,15 @@ class _QueueSubscription:
 class RedisBus:
     """Redis pub/sub, so events from any Celery worker reach every workbench process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
         import redis
 
         self.url = url
+        self.channel = channel  # pub/sub ignores Redis DB numbers: hubs sharing a server need their own
         self._client = redis.Redis.from_url(url)
 
     def publish(self, event: dict[str, Any]) -> None:
-        self._client.publish(CHANNEL, json.dumps(event, ensure_ascii=False))
+        self._client.publish(self.channel, json.dumps(event, ensure_ascii=False))
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
@@ -97,11 +98,11 @@ class RedisBus:
 
         client = aioredis.Redis.from_url(self.url)
         pubsub = client.pubsub()
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self.channel)
         try:
             yield _RedisSubscription(pubsub)
         finally:
-            await pubsub.unsubscribe(CHANNEL)
+            await pubsub.unsubscribe(self.channel)
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
@@ -122,6 +123,6 @@ class _RedisSubscription:
             try:
                 event: dict[str, Any] = json.loads(msg["data"])
             except (ValueError, TypeError):
-                log.warning("ignoring malformed event on %s", CHANNEL)
+                log.warning("ignoring a malformed event")
                 continue
             return event

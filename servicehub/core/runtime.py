@@ -7,6 +7,7 @@ their own, so a test can install a runtime pointing at its own database and simu
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,11 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
             tasks = CeleryRunner(make_celery(settings))
         else:
             tasks = InProcessRunner(settings.tasks.workers)
-    events: EventBus = RedisBus(settings.redis.url) if settings.hub.mode == "production" else InProcessBus()
+    events: EventBus = InProcessBus()
+    if settings.hub.mode == "production":
+        # One channel per hub database, so two hubs sharing a Redis server never hear each other.
+        tag = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+        events = RedisBus(settings.redis.url, channel=f"servicehub:{tag}:events")
     secret = secret_key(settings)
     return Runtime(
         settings=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 
 import pytest
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_events_published_by_one_process_reach_subscribers() -> None:
-    bus = RedisBus(redis_url())
+    bus = RedisBus(redis_url(), channel=f"test:{uuid.uuid4().hex}")
     async with bus.subscribe() as feed:
         await asyncio.sleep(0.2)  # the SUBSCRIBE is processed by Redis
         threading.Thread(
@@ -25,7 +26,7 @@ async def test_events_published_by_one_process_reach_subscribers() -> None:
 
 
 async def test_a_quiet_redis_subscription_times_out_and_keeps_working() -> None:
-    bus = RedisBus(redis_url())
+    bus = RedisBus(redis_url(), channel=f"test:{uuid.uuid4().hex}")
     async with bus.subscribe() as feed:
         assert await feed.get(timeout=0.3) is None
         await asyncio.sleep(0.1)
