@@ -2,21 +2,23 @@
 
 A lease (an atomic UPDATE on the cursor row) lets only one worker poll a source at a
 time; the unique key in intake makes a second poll harmless anyway. The cursor moves in
-the same transaction that stores the messages, so a crash between fetch and commit
-leaves the old cursor and the next poll fetches the same items again -- no gap.
+the same transaction that stores the (last chunk of the) messages, so a crash between
+fetch and commit leaves the old cursor and the next poll fetches the same items again --
+no gap. New messages go to routing after each commit, in tasks of ``ROUTE_BATCH`` ids.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from servicehub.adapters.base import Source, source_fetcher
+from servicehub.adapters.base import InboundItem, Source, source_fetcher
 from servicehub.adapters.errors import PlatformError, RateLimited, TokenExpired, Unavailable
 from servicehub.adapters.registry import pollable_sources
 from servicehub.core import audit
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # Service-facing sources first: when the budget is short these are polled, the rest wait.
 SOURCE_ORDER = (Source.MENTIONS, Source.DIRECT_MESSAGES, Source.COMMENTS_TO_ME, Source.COMMENT_MENTIONS)
+# Items taken in per transaction, and message ids per routing task: big enough to amortize
+# every statement, small enough that routing starts early and spreads over the workers.
+INTAKE_CHUNK = 1000
+ROUTE_BATCH = 500
 TIER = {Source.MENTIONS: 0, Source.DIRECT_MESSAGES: 0, Source.COMMENTS_TO_ME: 1, Source.COMMENT_MENTIONS: 1}
 
 
@@ -109,17 +115,42 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
             session.commit()
             return PollOutcome(cursor_id, error="unsupported source")
         remaining = budget.spend(account.id, max(result.pages, 1))
-        new_ids = intake(session, account, result.items, chain_for(session))
+        stored = _store_in_chunks(session, runtime, account, cursor, result.items)
         if result.newest_id is not None:
             cursor.cursor = result.newest_id
         _release(session, cursor, interval=_next_interval(runtime, cursor, len(result.items), remaining))
         if account.health != Health.OK:
             account.health, account.health_detail, account.rate_limited_until = Health.OK, "", None
-        if new_ids:
-            enqueue_on_commit(session, runtime.tasks, "routing.route_messages", message_ids=new_ids)
-            runtime.publish_on_commit(session, {"type": "messages", "account_id": account.id})
         session.commit()
-        return PollOutcome(cursor_id, fetched=len(result.items), stored=len(new_ids))
+        return PollOutcome(cursor_id, fetched=len(result.items), stored=stored)
+
+
+def _store_in_chunks(
+    session: Session, runtime: Runtime, account: Account, cursor: PollCursor, items: Sequence[InboundItem]
+) -> int:
+    """Take in a walk oldest first, ``INTAKE_CHUNK`` items per transaction; returns how many were new.
+
+    Every chunk but the last commits on its own (renewing the lease), so routing starts on
+    the first thousand items of a large burst while the rest are still being filtered. The
+    last chunk is left uncommitted: the caller moves the cursor in its transaction. A crash
+    in between leaves the old cursor, and the next poll skips what was already stored.
+    """
+    oldest_first = list(reversed(items))
+    chain = chain_for(session)
+    stored = 0
+    for start in range(0, max(len(oldest_first), 1), INTAKE_CHUNK):
+        new_ids = intake(session, account, oldest_first[start : start + INTAKE_CHUNK], chain)
+        stored += len(new_ids)
+        for batch in range(0, len(new_ids), ROUTE_BATCH):
+            ids = new_ids[batch : batch + ROUTE_BATCH]
+            enqueue_on_commit(session, runtime.tasks, "routing.route_messages", message_ids=ids)
+        if new_ids:
+            runtime.publish_on_commit(session, {"type": "messages", "account_id": account.id})
+        if start + INTAKE_CHUNK < len(oldest_first):
+            lease = timedelta(seconds=runtime.settings.listener.lease_seconds)
+            cursor.leased_until = utcnow() + lease
+            session.commit()
+    return stored
 
 
 def _next_interval(runtime: Runtime, cursor: PollCursor, fetched: int, remaining: int) -> float:

@@ -17,15 +17,15 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import (
     OPEN_STATES,
     Account,
     Assignment,
+    AuditEvent,
     Presence,
     RequestState,
     ServiceRequest,
@@ -83,6 +83,52 @@ def previous_assignee(session: Session, request: ServiceRequest) -> int | None:
     )
 
 
+def previous_assignees(session: Session, requests: Sequence[ServiceRequest]) -> dict[int, int | None]:
+    """:func:`previous_assignee` for a whole batch in one query per 500 customers.
+
+    For every (customer, account) of the batch it reads the two latest requests that had an
+    assignee (one of them may be the request itself) and picks the latest other than it.
+    """
+    latest: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    customers = sorted({r.customer_id for r in requests})
+    accounts = sorted({r.account_id for r in requests})
+    for start in range(0, len(customers), 500):
+        ranked = (
+            select(
+                ServiceRequest.customer_id,
+                ServiceRequest.account_id,
+                ServiceRequest.id,
+                ServiceRequest.assignee_id,
+                func.row_number()
+                .over(
+                    partition_by=(ServiceRequest.customer_id, ServiceRequest.account_id),
+                    order_by=ServiceRequest.id.desc(),
+                )
+                .label("rank"),
+            )
+            .where(
+                ServiceRequest.customer_id.in_(customers[start : start + 500]),
+                ServiceRequest.account_id.in_(accounts),
+                ServiceRequest.assignee_id.is_not(None),
+            )
+            .subquery()
+        )
+        rows = session.execute(
+            select(ranked.c.customer_id, ranked.c.account_id, ranked.c.id, ranked.c.assignee_id)
+            .where(ranked.c.rank <= 2)
+            .order_by(ranked.c.id.desc())
+        )
+        for customer_id, account_id, request_id, assignee_id in rows:
+            latest.setdefault((customer_id, account_id), []).append((request_id, assignee_id))
+    return {
+        r.id: next(
+            (uid for rid, uid in latest.get((r.customer_id, r.account_id), ()) if rid != r.id),
+            None,
+        )
+        for r in requests
+    }
+
+
 def _status(user: User | None, account: Account, operators: Sequence[int], now: datetime) -> str:
     """Why a pool member is or is not a candidate right now ("ok" when they are)."""
     if user is None or not user.is_active:
@@ -113,7 +159,9 @@ def assign_requests(
     config = RoutingConfig.load(session, runtime)
     texts = heard(session, [r.id for r in requests])
     plans: dict[int, Plan] = {r.id: plan(session, config, r, *texts.get(r.id, ("", set()))) for r in requests}
-    previous = {r.id: previous_assignee(session, r) if plans[r.id].policy.sticky else None for r in requests}
+    sticky = [r for r in requests if plans[r.id].policy.sticky]
+    previous: dict[int, int | None] = dict.fromkeys((r.id for r in requests), None)
+    previous.update(previous_assignees(session, sticky) if sticky else {})
     users = lock_users(session, {u for p in plans.values() for u in p.user_ids})
     loads = open_loads(session, users)
     accounts = {
@@ -121,6 +169,9 @@ def assign_requests(
         for a in session.scalars(select(Account).where(Account.id.in_({r.account_id for r in requests})))
     }
     result: dict[int, int | None] = {}
+    statuses: dict[tuple[int, int], str] = {}  # (user, account) -> status: fixed for the batch
+    decisions: list[dict[str, Any]] = []  # Assignment rows
+    events: list[dict[str, Any]] = []  # AuditEvent rows
     ordered = sorted(requests, key=lambda r: (-r.priority, r.created_at, r.id))
     for tick, request in enumerate(ordered):
         chosen_plan = plans[request.id]
@@ -130,7 +181,12 @@ def assign_requests(
         candidates: list[Candidate] = []
         for uid in chosen_plan.user_ids:
             user = users.get(uid)
-            status = "excluded" if uid in exclude else _status(user, account, operators, now)
+            if uid in exclude:
+                status = "excluded"
+            elif (uid, account.id) in statuses:
+                status = statuses[uid, account.id]
+            else:
+                status = statuses[uid, account.id] = _status(user, account, operators, now)
             if user is not None and status == "ok":
                 candidate = Candidate(
                     uid, user.display_name, loads[uid], user.capacity, user.last_assigned_at
@@ -162,20 +218,23 @@ def assign_requests(
         elif not record_misses:
             continue
         reason = _explain(chosen_plan, decision, considered, prev, request)
-        session.add(
-            Assignment(request_id=request.id, user_id=chosen, strategy=decision.strategy, reason=reason)
+        decisions.append(
+            {"request_id": request.id, "user_id": chosen, "strategy": decision.strategy, "reason": reason}
         )
-        audit.record(
-            session,
-            "request.assigned" if chosen else "request.unassigned",
-            "request",
-            request.id,
-            actor_id=actor_id,
-            user_id=chosen,
-            strategy=decision.strategy,
-            why=decision.why,
+        events.append(  # what audit.record would add, written below in one statement
+            {
+                "actor_id": actor_id,
+                "action": "request.assigned" if chosen else "request.unassigned",
+                "object_type": "request",
+                "object_id": str(request.id),
+                "detail": {"user_id": chosen, "strategy": decision.strategy, "why": decision.why},
+                "ip": "",
+            }
         )
         runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
+    if decisions:
+        session.execute(insert(Assignment), decisions)
+        session.execute(insert(AuditEvent), events)
     return result
 
 

@@ -3,94 +3,319 @@
 A conversation is one customer on one account in one thread (the mentioning post, the
 commented post, the private-message pair). A partial unique index allows one open request
 per conversation, so two routers racing on the same thread end up in the same request.
+
+A batch is routed set-wise, in a fixed number of statements whatever its size: claim the
+messages (``FOR UPDATE SKIP LOCKED``), lock the open requests of all their threads in id
+order, open the missing ones with one multi-row insert that skips threads another router
+opened meanwhile (``ON CONFLICT DO NOTHING`` on the partial index, in thread-key order),
+point every message at its request in one bulk update, prioritize and assign the new
+requests in one go. Locks are taken in one global order -- messages, requests by id,
+users by id (in ``assign``) -- so concurrent routers wait for each other rather than
+deadlock; a deadlock or serialization failure the database reports anyway is retried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import logging
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Table, TextClause, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from servicehub.core import audit
-from servicehub.core.db import utcnow
-from servicehub.core.models import OPEN_STATES, Message, RequestState, ServiceRequest
+from servicehub.core.db import dialect_insert, utcnow
+from servicehub.core.models import (
+    OPEN_STATES,
+    AuditEvent,
+    Customer,
+    Message,
+    Priority,
+    RequestState,
+    ServiceRequest,
+)
 from servicehub.core.runtime import Runtime
 from servicehub.routing.assign import assign_requests
-from servicehub.routing.priority import prioritize
+from servicehub.routing.priority import REPEAT_WINDOW, Signals, score, sla
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3  # a deadlock victim's whole batch is routed again
+RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+LOOKUP_CHUNK = 500  # thread keys / ids per IN (...) list
+
+ThreadRef = tuple[int, str]  # (account id, thread key)
 
 
-def thread_key(message: Message) -> str:
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """The columns of a message routing needs (no ORM object per message)."""
+
+    id: int
+    account_id: int
+    customer_id: int | None
+    thread_id: str
+    author_uid: str
+    text: str
+    received_at: datetime
+    sentiment: float | None
+
+
+def thread_key(message: Message | _Claimed) -> str:
     return f"{message.thread_id}:{message.author_uid}"
 
 
 def route_messages(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
     """Attach each unrouted kept message to a request, assigning new ones. Idempotent."""
-    touched: list[int] = []
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _route(runtime, message_ids)
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in RETRYABLE or attempt == ATTEMPTS:
+                raise
+            log.info("routing %d messages: %s, attempt %d of %d", len(message_ids), code, attempt, ATTEMPTS)
+    raise AssertionError("unreachable")
+
+
+def _route(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
     with runtime.sessions() as session:
+        messages = _claim(session, message_ids)
+        if not messages:
+            session.commit()
+            return []
+        threads: dict[ThreadRef, list[_Claimed]] = {}
+        for message in messages:
+            threads.setdefault((message.account_id, thread_key(message)), []).append(message)
+        requests = _lock_open(session, threads)
+        missing = [t for t in threads if t not in requests]
+        created = _open_missing(session, runtime, missing, threads, requests)
+        opened_here = {(r.account_id, r.thread_key) for r in created}  # inserted with their messages
+        for ref, joined in threads.items():
+            if ref not in opened_here:  # open before, or opened by a router racing this one
+                for message in joined:
+                    _absorb(requests[ref], message)
+        session.flush()
+        _point_messages(
+            session, [(m.id, requests[ref].id) for ref, joined in threads.items() for m in joined]
+        )
+        assign_requests(session, runtime, created)  # one batch: users locked once, in id order
+        fresh = {r.id for r in created}  # assign_requests has announced these already
+        touched = sorted({r.id for r in requests.values()})
+        for request_id in touched:
+            if request_id not in fresh:
+                runtime.publish_on_commit(session, {"type": "request", "request_id": request_id})
+        session.commit()
+    return touched
+
+
+def _chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _claim(session: Session, message_ids: Sequence[int]) -> list[_Claimed]:
+    """The batch's unrouted kept messages, locked (messages another router holds are its own)."""
+    claimed: list[_Claimed] = []
+    for part in _chunks(sorted(set(message_ids))):
         stmt = (
-            select(Message)
-            .where(Message.id.in_(message_ids), Message.routed.is_(False), Message.keep.is_(True))
+            select(
+                Message.id,
+                Message.account_id,
+                Message.customer_id,
+                Message.thread_id,
+                Message.author_uid,
+                Message.text,
+                Message.received_at,
+                Message.sentiment,
+            )
+            .where(Message.id.in_(part), Message.routed.is_(False), Message.keep.is_(True))
             .order_by(Message.id)
         )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        created: list[ServiceRequest] = []
-        for message in session.scalars(stmt):
-            request, is_new = _request_for(session, message)
-            _absorb(request, message)
-            message.request_id = request.id
-            message.routed = True
-            if is_new:
-                created.append(request)
-            touched.append(request.id)
-        for request in created:
-            _prioritize(session, runtime, request)
-        assign_requests(session, runtime, created)  # one batch: users locked once, in id order
-        for request_id in sorted(set(touched)):
-            runtime.publish_on_commit(session, {"type": "request", "request_id": request_id})
-        session.commit()
-    return sorted(set(touched))
+        claimed.extend(_Claimed(*row) for row in session.execute(stmt))
+    return claimed
 
 
-def _request_for(session: Session, message: Message) -> tuple[ServiceRequest, bool]:
-    key = thread_key(message)
-    existing = _open_request(session, message.account_id, key)
-    if existing is not None:
-        return existing, False
-    request = ServiceRequest(
-        account_id=message.account_id,
-        customer_id=message.customer_id,
-        thread_key=key,
-        state=RequestState.NEW,
-        subject=message.text[:200],
-        created_at=utcnow(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(request)
-            session.flush()
-    except IntegrityError:  # another router opened it a moment ago
-        existing = _open_request(session, message.account_id, key)
-        if existing is None:
-            raise
-        return existing, False
-    audit.record(session, "request.created", "request", request.id, message_id=message.id)
-    return request, True
+def _lock_open(session: Session, refs: Collection[ThreadRef]) -> dict[ThreadRef, ServiceRequest]:
+    """The open request of each of these threads that has one, locked in id order."""
+    found: dict[ThreadRef, ServiceRequest] = {}
+    by_account: dict[int, list[str]] = {}
+    for account_id, key in refs:
+        by_account.setdefault(account_id, []).append(key)
+    for account_id, keys in sorted(by_account.items()):
+        for part in _chunks(sorted(keys)):
+            stmt = (
+                select(ServiceRequest)
+                .where(
+                    ServiceRequest.account_id == account_id,
+                    ServiceRequest.thread_key.in_(part),
+                    ServiceRequest.state.in_(OPEN_STATES),
+                )
+                .order_by(ServiceRequest.id)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update()
+            for request in session.scalars(stmt):
+                found.setdefault((request.account_id, request.thread_key), request)
+    return found
 
 
-def _open_request(session: Session, account_id: int, key: str) -> ServiceRequest | None:
-    return session.scalars(
-        select(ServiceRequest).where(
-            ServiceRequest.account_id == account_id,
-            ServiceRequest.thread_key == key,
-            ServiceRequest.state.in_(OPEN_STATES),
+def _open_partial_index() -> Any:
+    """The predicate of the one-open-request-per-thread index, for ``ON CONFLICT`` inference."""
+    for index in cast(Table, ServiceRequest.__table__).indexes:
+        if index.name == "uq_requests_open_thread":
+            return index.dialect_options["postgresql"]["where"]
+    raise LookupError("the partial unique index uq_requests_open_thread is missing")
+
+
+def _open_missing(
+    session: Session,
+    runtime: Runtime,
+    refs: list[ThreadRef],
+    threads: dict[ThreadRef, list[_Claimed]],
+    requests: dict[ThreadRef, ServiceRequest],
+) -> list[ServiceRequest]:
+    """Open a request for each thread in ``refs``; a thread another router opened meanwhile
+    joins that router's request (added to ``requests`` too). Returns the new ones, oldest first."""
+    arrival = {ref: rank for rank, ref in enumerate(sorted(refs, key=lambda r: threads[r][0].id))}
+    now = utcnow()
+    new_ids: list[int] = []
+    pending = sorted(refs)  # one global insert order: racing routers wait instead of deadlocking
+    for _ in range(ATTEMPTS):
+        if not pending:
+            break
+        rows = [_new_row(ref, threads[ref], now + timedelta(microseconds=arrival[ref])) for ref in pending]
+        _prioritize(session, runtime, rows)
+        opened = _insert_open(session, rows)
+        new_ids.extend(opened.values())
+        lost = [ref for ref in pending if ref not in opened]
+        requests.update(_lock_open(session, lost))
+        pending = [ref for ref in lost if ref not in requests]  # its winner was closed already
+    if pending:
+        raise RuntimeError(f"could not open requests for {len(pending)} threads")
+    created = sorted(_load(session, new_ids), key=lambda r: (r.created_at, r.id))
+    requests.update({(r.account_id, r.thread_key): r for r in created})
+    if created:  # the rows audit.record would add, in one statement
+        session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "actor_id": None,
+                    "action": "request.created",
+                    "object_type": "request",
+                    "object_id": str(r.id),
+                    "detail": {"message_id": threads[(r.account_id, r.thread_key)][0].id},
+                    "ip": "",
+                }
+                for r in created
+            ],
         )
-    ).first()
+    return created
 
 
-def _absorb(request: ServiceRequest, message: Message) -> None:
+def _insert_open(session: Session, rows: list[dict[str, Any]]) -> dict[ThreadRef, int]:
+    """Insert new requests, skipping threads that have an open one; (account, key) -> new id."""
+    table = cast(Table, ServiceRequest.__table__)
+    where = _open_partial_index()
+    if session.get_bind().dialect.name == "postgresql":
+        stmt, params = recordset_insert(
+            session,
+            table,
+            rows,
+            f"ON CONFLICT (account_id, thread_key) WHERE {where} DO NOTHING "
+            "RETURNING account_id, thread_key, id",
+        )
+        result = session.execute(stmt, params)
+    else:
+        insert_stmt = (
+            dialect_insert(session)(table)
+            .on_conflict_do_nothing(index_elements=["account_id", "thread_key"], index_where=where)
+            .returning(table.c.account_id, table.c.thread_key, table.c.id)
+        )
+        result = session.execute(insert_stmt, rows)
+    return {(account_id, key): request_id for account_id, key, request_id in result}
+
+
+def recordset_insert(
+    session: Session, table: Table, rows: list[dict[str, Any]], tail: str
+) -> tuple[TextClause, dict[str, str]]:
+    """PostgreSQL: ``INSERT ... SELECT FROM json_to_recordset(:rows) <tail>``, and its parameter.
+
+    The twin of ``listener.intake.recordset_insert`` (routing does not import the listener):
+    one short statement with the rows as one JSON document, instead of a multi-row
+    ``VALUES`` list the driver re-parses for placeholders on every call.
+    """
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    active = [
+        (name, process)
+        for name, column in zip(names, columns, strict=True)
+        if not isinstance(column.type, JSON) and (process := column.type.bind_processor(dialect)) is not None
+    ]
+    converted = []
+    for row in rows:
+        out = dict(row)
+        for name, process in active:
+            value = process(out[name])
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        converted.append(out)
+    shape = ", ".join(f"{n} {c.type.compile(dialect=dialect)}" for n, c in zip(names, columns, strict=True))
+    listed = ", ".join(names)
+    stmt = text(
+        f"INSERT INTO {table.name} ({listed}) SELECT {listed} "
+        f"FROM json_to_recordset(CAST(:rows AS json)) AS r({shape}) {tail}"
+    )
+    return stmt, {"rows": json.dumps(converted)}
+
+
+def _point_messages(session: Session, pairs: list[tuple[int, int]]) -> None:
+    """Set ``request_id`` (and ``routed``) of each (message id, request id) pair."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE messages SET request_id = u.request_id, routed = true "
+                "FROM json_to_recordset(CAST(:rows AS json)) AS u(id integer, request_id integer) "
+                "WHERE messages.id = u.id"
+            ),
+            {"rows": json.dumps([{"id": m, "request_id": r} for m, r in pairs])},
+        )
+    else:
+        session.execute(update(Message), [{"id": m, "request_id": r, "routed": True} for m, r in pairs])
+
+
+def _new_row(ref: ThreadRef, joined: list[_Claimed], created_at: datetime) -> dict[str, Any]:
+    """A new request that has already absorbed its messages (one INSERT, no UPDATE after it)."""
+    sentiments = [m.sentiment for m in joined if m.sentiment is not None]
+    return {
+        "account_id": ref[0],
+        "customer_id": joined[0].customer_id,
+        "thread_key": ref[1],
+        "state": RequestState.NEW,
+        "subject": joined[0].text[:200],
+        "created_at": created_at,
+        "updated_at": created_at,
+        "last_message_at": max([created_at, *(m.received_at for m in joined)]),
+        "message_count": len(joined),
+        "sentiment": min(sentiments) if sentiments else None,
+        "priority": int(Priority.NORMAL),
+    }
+
+
+def _load(session: Session, ids: Sequence[int]) -> list[ServiceRequest]:
+    loaded: list[ServiceRequest] = []
+    for part in _chunks(sorted(ids)):
+        loaded.extend(session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(part))))
+    return loaded
+
+
+def _absorb(request: ServiceRequest, message: Message | _Claimed) -> None:
     request.message_count += 1
     request.last_message_at = max(request.last_message_at, message.received_at)
     if message.sentiment is not None:
@@ -101,6 +326,41 @@ def _absorb(request: ServiceRequest, message: Message) -> None:
         request.state = RequestState.IN_PROGRESS
 
 
-def _prioritize(session: Session, runtime: Runtime, request: ServiceRequest) -> None:
-    """Priority and due time of a new request; the rules live in ``routing.priority``."""
-    prioritize(session, runtime, request)
+def _prioritize(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) -> None:
+    """Priority and due time of new requests (rows about to be inserted); the rules live in
+    ``routing.priority``.
+
+    The signals of :func:`servicehub.routing.priority.signals_for` are read for the whole
+    batch in two queries (customer tiers, the customers' recent requests) instead of two per
+    request, then scored with ``priority.score`` and timed with ``priority.sla``. Requests
+    of the same customer opened in this batch count as recent contacts, as they would once
+    inserted. Setting both before the insert spares every new request an UPDATE.
+    """
+    if not rows:
+        return
+    now = utcnow()
+    batch = Counter(row["customer_id"] for row in rows)
+    tiers: dict[int, int] = {}
+    recent: dict[int, int] = {}
+    for part in _chunks(sorted(batch)):
+        found = session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(part)))
+        tiers.update({customer_id: tier for customer_id, tier in found})
+        counts = session.execute(
+            select(ServiceRequest.customer_id, func.count())
+            .where(ServiceRequest.customer_id.in_(part), ServiceRequest.created_at >= now - REPEAT_WINDOW)
+            .group_by(ServiceRequest.customer_id)
+        )
+        recent.update({customer_id: n for customer_id, n in counts})
+    for row in rows:
+        customer_id, created_at = row["customer_id"], row["created_at"]
+        signals = Signals(
+            sentiment=row["sentiment"],
+            tier=tiers.get(customer_id, 0),
+            waited=now - created_at,
+            repeat_contacts=recent.get(customer_id, 0)
+            + batch[customer_id]
+            - 1
+            + max(0, row["message_count"] - 1),
+        )
+        level, _ = score(signals)
+        row["priority"], row["due_at"] = int(level), created_at + sla(runtime, level)
