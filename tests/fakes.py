@@ -46,17 +46,17 @@ class FakeAdapter:
         if self.platform.fail_next:
             raise self.platform.fail_next.pop(0)
 
-    def fetch_mentions(self, since_id: str | None) -> FetchResult:
+    def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         self._raise_if_told()
         self.platform.fetches += 1
         items = [i for i in self.platform.mentions if since_id is None or int(i.platform_id) > int(since_id)]
         items.sort(key=lambda i: int(i.platform_id), reverse=True)
         return FetchResult(items=items, newest_id=items[0].platform_id if items else since_id)
 
-    def fetch_comment_mentions(self, since_id: str | None) -> FetchResult:
+    def fetch_comment_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         return FetchResult(items=[], newest_id=since_id)
 
-    def fetch_comments_to_me(self, since_id: str | None) -> FetchResult:
+    def fetch_comments_to_me(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         return FetchResult(items=[], newest_id=since_id)
 
     def reply(self, target: ReplyTarget, text: str) -> SentRef:

@@ -82,11 +82,17 @@ class ReplyTarget:
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """Items newer than the cursor, newest first, and the new cursor to persist."""
+    """Items newer than the cursor, newest first, and the new cursor to persist.
+
+    ``resume_max_id`` is set when the walk stopped early (a page cap): items newer than the
+    cursor and at most ``resume_max_id`` were not fetched yet. The caller must not advance
+    its cursor past them; it fetches again with ``max_id=resume_max_id`` until the gap closes.
+    """
 
     items: Sequence[InboundItem]
     newest_id: str | None
     pages: int = 1
+    resume_max_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +128,16 @@ class RateLimitStatus:
 
 @runtime_checkable
 class MentionSource(Protocol):
-    def fetch_mentions(self, since_id: str | None) -> FetchResult: ...
+    """Newest-first lists: ``since_id`` exclusive, ``max_id`` (when given) inclusive."""
 
-    def fetch_comment_mentions(self, since_id: str | None) -> FetchResult: ...
+    def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
+
+    def fetch_comment_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
 
 
 @runtime_checkable
 class CommentSource(Protocol):
-    def fetch_comments_to_me(self, since_id: str | None) -> FetchResult: ...
+    def fetch_comments_to_me(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
 
 
 @runtime_checkable

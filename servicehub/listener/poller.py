@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from servicehub.adapters.base import InboundItem, Source, source_fetcher
+from servicehub.adapters.base import FetchResult, InboundItem, Source, source_fetcher
 from servicehub.adapters.errors import PlatformError, RateLimited, TokenExpired, Unavailable
 from servicehub.adapters.registry import pollable_sources
 from servicehub.core import audit
@@ -102,7 +102,7 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
         try:
             with connected(runtime, account) as adapter:
                 fetch = source_fetcher(adapter, Source(cursor.source))
-                result = None if fetch is None else fetch(cursor.cursor)
+                result = None if fetch is None else fetch(cursor.cursor, max_id=cursor.gap_max_id)
         except PlatformError as exc:
             budget.spend(account.id)
             session.rollback()
@@ -116,13 +116,25 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
             return PollOutcome(cursor_id, error="unsupported source")
         remaining = budget.spend(account.id, max(result.pages, 1))
         stored = _store_in_chunks(session, runtime, account, cursor, result.items)
-        if result.newest_id is not None:
-            cursor.cursor = result.newest_id
+        _advance(cursor, result)
         _release(session, cursor, interval=_next_interval(runtime, cursor, len(result.items), remaining))
         if account.health != Health.OK:
             account.health, account.health_detail, account.rate_limited_until = Health.OK, "", None
         session.commit()
         return PollOutcome(cursor_id, fetched=len(result.items), stored=stored)
+
+
+def _advance(cursor: PollCursor, result: FetchResult) -> None:
+    """Move the cursor past what was fetched, never past a gap the walk left behind."""
+    if cursor.gap_max_id is None:  # an ordinary walk from the newest item down
+        if result.resume_max_id is None:
+            cursor.cursor = result.newest_id or cursor.cursor
+        else:
+            cursor.gap_newest, cursor.gap_max_id = result.newest_id, result.resume_max_id
+    elif result.resume_max_id is not None:  # still inside the gap: continue lower next time
+        cursor.gap_max_id = result.resume_max_id
+    else:  # the gap is closed: everything up to the newest seen when it opened is stored
+        cursor.cursor, cursor.gap_max_id, cursor.gap_newest = cursor.gap_newest, None, None
 
 
 def _store_in_chunks(

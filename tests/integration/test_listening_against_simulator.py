@@ -103,3 +103,24 @@ def test_expired_token_pauses_the_account_and_reauthorization_resumes_with_nothi
         assert account is not None and account.health == Health.OK
     assert poll_cursor(hub.runtime, cursor).stored == 3
     assert _stored(hub) == sorted([first["id"], *during])
+
+
+def test_a_burst_beyond_the_page_cap_is_fetched_over_several_polls_without_a_gap(tmp_path: Path) -> None:
+    with live_hub(
+        tmp_path, SyncRunner(), serve_web=False, weibo={"page_size": "20", "max_pages": "2"}
+    ) as hub:
+        cursor = _mentions_cursor(hub)
+        hub.sim_call("POST", "/_sim/mentions", account_uid=UID, text="游标起点")
+        assert poll_cursor(hub.runtime, cursor).stored == 1
+        burst = hub.sim_call(
+            "POST", "/_sim/burst", account_uid=UID, n=100, kind="mention", text="第{i}位：网络故障"
+        )
+        stored = [poll_cursor(hub.runtime, cursor).stored]  # 40 newest; the rest is a remembered gap
+        late = hub.sim_call("POST", "/_sim/mentions", account_uid=UID, text="缺口补齐期间的新消息")
+        for _ in range(5):
+            stored.append(poll_cursor(hub.runtime, cursor).stored)
+        assert stored[:4] == [40, 40, 20, 1] and sum(stored) == 101
+        assert set(burst["ids"]) | {late["id"]} <= set(_stored(hub))
+        with hub.runtime.sessions() as s:
+            state = s.get(PollCursor, cursor)
+            assert state is not None and state.gap_max_id is None and state.cursor == late["id"]

@@ -125,6 +125,7 @@ class WeiboAdapter:
         since_id: str | None,
         to_item: ItemMapper,
         params: Params | None = None,
+        max_id: str | None = None,
     ) -> FetchResult:
         cursor = since_id if since_id not in (None, "", "0") else None  # "0" is Weibo's "no cursor"
         if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
@@ -139,37 +140,50 @@ class WeiboAdapter:
             return _list(self._get(endpoint, query), key)
 
         with parsing(endpoint):
-            walk = walk_back(page, cursor, what=endpoint, max_pages=self.max_pages)
+            start = int(max_id) if max_id not in (None, "") else None
+            walk = walk_back(page, cursor, what=endpoint, max_pages=self.max_pages, start_max_id=start)
             items = [to_item(entry) for entry in walk.items if not mapping.is_deleted(entry)]
-        return FetchResult(items=items, newest_id=walk.newest_id, pages=walk.pages)
+        return FetchResult(
+            items=items, newest_id=walk.newest_id, pages=walk.pages, resume_max_id=walk.resume_max_id
+        )
 
     # -- MentionSource, CommentSource, direct messages -------------------------------
 
-    def fetch_mentions(self, since_id: str | None) -> FetchResult:
+    def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         """Posts that @-mention the account (``statuses/mentions``)."""
         uid = self.creds.uid
         return self._fetch(
-            "statuses/mentions", "statuses", since_id, lambda s: mapping.status_to_item(s, uid)
+            "statuses/mentions", "statuses", since_id, lambda s: mapping.status_to_item(s, uid), max_id=max_id
         )
 
-    def fetch_comment_mentions(self, since_id: str | None) -> FetchResult:
+    def fetch_comment_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         """Comments that @-mention the account (``comments/mentions``)."""
         uid = self.creds.uid
         kind = ItemKind.COMMENT_MENTION
         return self._fetch(
-            "comments/mentions", "comments", since_id, lambda c: mapping.comment_to_item(c, uid, kind)
+            "comments/mentions",
+            "comments",
+            since_id,
+            lambda c: mapping.comment_to_item(c, uid, kind),
+            max_id=max_id,
         )
 
-    def fetch_comments_to_me(self, since_id: str | None) -> FetchResult:
+    def fetch_comments_to_me(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         """Comments on the account's posts (``comments/to_me``)."""
         uid = self.creds.uid
-        return self._fetch("comments/to_me", "comments", since_id, lambda c: mapping.comment_to_item(c, uid))
+        return self._fetch(
+            "comments/to_me", "comments", since_id, lambda c: mapping.comment_to_item(c, uid), max_id=max_id
+        )
 
-    def fetch_direct_messages(self, since_id: str | None) -> FetchResult:
+    def fetch_direct_messages(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         """Private messages (``direct_messages``, an advanced permission for blue-V accounts)."""
         uid = self.creds.uid
         return self._fetch(
-            "direct_messages", "direct_messages", since_id, lambda d: mapping.dm_to_item(d, uid)
+            "direct_messages",
+            "direct_messages",
+            since_id,
+            lambda d: mapping.dm_to_item(d, uid),
+            max_id=max_id,
         )
 
     def comments_on(self, status_id: str, since_id: str | None = None) -> FetchResult:

@@ -34,6 +34,7 @@ class Walk:
     newest_id: str | None
     pages: int
     truncated: bool
+    resume_max_id: str | None = None  # when truncated: where the next walk must start
 
 
 def walk_back(
@@ -42,6 +43,7 @@ def walk_back(
     *,
     what: str,
     max_pages: int = DEFAULT_MAX_PAGES,
+    start_max_id: int | None = None,
 ) -> Walk:
     """Fetch pages of ``what`` until the cursor ``since_id`` is reached.
 
@@ -51,9 +53,10 @@ def walk_back(
     """
     cursor = int(since_id) if since_id is not None else None
     seen: dict[int, Mapping[str, Any]] = {}
-    max_id: int | None = None
+    max_id: int | None = start_max_id
     pages = 0
     truncated = False
+    resume: str | None = None
     while True:
         page = fetch_page(max_id)
         pages += 1
@@ -70,11 +73,9 @@ def walk_back(
             break  # the server ignored max_id; asking again would loop
         if pages >= max_pages:
             truncated = True
-            log.warning(
-                "Weibo %s: stopped after %d pages with more to fetch; items older than %d are skipped",
-                what,
-                pages,
-                oldest,
+            resume = str(oldest - 1)
+            log.info(
+                "Weibo %s: stopped after %d pages; the next poll continues below %d", what, pages, oldest
             )
             break
         max_id = oldest - 1
@@ -83,4 +84,4 @@ def walk_back(
         newest_id: str | None = str(max(seen))
     else:
         newest_id = since_id
-    return Walk(items=ordered, newest_id=newest_id, pages=pages, truncated=truncated)
+    return Walk(items=ordered, newest_id=newest_id, pages=pages, truncated=truncated, resume_max_id=resume)

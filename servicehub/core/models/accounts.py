@@ -63,6 +63,10 @@ class PollCursor(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(32))
     cursor: Mapped[str | None] = mapped_column(String(32))
+    # A walk stopped early (page cap): items in (cursor, gap_max_id] are still to fetch, and
+    # the cursor moves to gap_newest only once that gap is closed. Nothing is ever skipped.
+    gap_max_id: Mapped[str | None] = mapped_column(String(32))
+    gap_newest: Mapped[str | None] = mapped_column(String(32))
     next_poll_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     leased_until: Mapped[datetime | None]
     last_polled_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:44:50.252237
+Create Date: 2026-11-22 04:15:39.705627
 """
 
 from __future__ import annotations
@@ -223,6 +223,8 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("cursor", sa.String(length=32), nullable=True),
+        sa.Column("gap_max_id", sa.String(length=32), nullable=True),
+        sa.Column("gap_newest", sa.String(length=32), nullable=True),
         sa.Column("next_poll_at", servicehub.core.db.UTCDateTime(), nullable=False),
         sa.Column("leased_until", servicehub.core.db.UTCDateTime(), nullable=True),
         sa.Column("last_polled_at", servicehub.core.db.UTCDateTime(), nullable=True),
