@@ -132,10 +132,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from servicehub.core.celery_app import make_celery
     from servicehub.core.runtime import Runtime
+    from servicehub.core.tasks import CeleryRunner
 
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
-    app = make_celery(runtime.settings)
+    app = runtime.tasks.app if isinstance(runtime.tasks, CeleryRunner) else make_celery(runtime.settings)
     _check_broker(app)
     app.worker_main(
         [

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 
+from servicehub.core.runtime import installed_runtime
 from servicehub.core.settings import Settings
 from servicehub.core.tasks import REGISTRY, TASK_MODULES, load_task_modules, schedule
 
@@ -26,6 +28,16 @@ def make_celery(settings: Settings) -> Celery:
     for name, fn in REGISTRY.items():
         app.task(name=name)(_bound(fn))
     return app
+
+
+def _fresh_connections(**_: Any) -> None:
+    """A forked worker child must not share the parent's pooled database connections."""
+    runtime = installed_runtime()
+    if runtime is not None:
+        runtime.engine.dispose(close=False)
+
+
+worker_process_init.connect(_fresh_connections, weak=False)
 
 
 def _bound(fn: Any) -> Any:

@@ -84,6 +84,11 @@ def set_runtime(runtime: Runtime | None) -> None:
     _current = runtime
 
 
+def installed_runtime() -> Runtime | None:
+    """The runtime if one was built or installed in this process, without building one."""
+    return _current
+
+
 def get_runtime() -> Runtime:
     """The installed runtime, or one built from settings.toml on first use (Celery workers)."""
     global _current
