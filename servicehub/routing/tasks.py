@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from servicehub.core.db import utcnow
+from servicehub.core.models import Message
 from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
 from servicehub.routing.assign import assign_backlog
@@ -13,6 +19,26 @@ from servicehub.routing.priority import escalate_waiting
 @task("routing.route_messages")
 def route(message_ids: list[int]) -> int:
     return len(route_messages(get_runtime(), message_ids))
+
+
+@task("routing.route_unrouted", every=60.0)
+def unrouted() -> int:
+    """Kept messages a failed routing task left behind (older than a minute) are routed again."""
+    runtime = get_runtime()
+    with runtime.sessions() as session:
+        ids = list(
+            session.scalars(
+                select(Message.id)
+                .where(
+                    Message.routed.is_(False),
+                    Message.keep.is_(True),
+                    Message.received_at < utcnow() - timedelta(minutes=1),
+                )
+                .order_by(Message.id)
+                .limit(2000)
+            )
+        )
+    return len(route_messages(runtime, ids)) if ids else 0
 
 
 @task("routing.assign_backlog", every=15.0)

@@ -108,3 +108,24 @@ def test_negative_sentiment_raises_priority(runtime: Runtime, text: str, expecte
         req = s.scalars(select(ServiceRequest)).one()
         assert req.priority == expected
         assert req.due_at is not None and req.due_at > req.created_at
+
+
+def test_the_sweep_routes_messages_a_failed_task_left_behind(runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from servicehub.core.db import utcnow
+    from servicehub.routing.tasks import unrouted
+
+    world = build_world(runtime)
+    with runtime.sessions() as s:
+        account = s.get(Account, world.inhouse_account_id)
+        assert account is not None
+        intake(s, account, [mention("4900000000000401", "路由任务失败的那条")], chain_for(s))  # no routing task
+        s.execute(update(Message).values(received_at=utcnow() - timedelta(minutes=5)))
+        s.commit()
+    assert unrouted() == 1
+    assert unrouted() == 0
+    with runtime.sessions() as s:
+        assert s.scalars(select(Message.request_id)).one() is not None
