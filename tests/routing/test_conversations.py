@@ -122,7 +122,8 @@ def test_the_sweep_routes_messages_a_failed_task_left_behind(runtime: Runtime) -
     with runtime.sessions() as s:
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
-        intake(s, account, [mention("4900000000000401", "路由任务失败的那条")], chain_for(s))  # no routing task
+        # intake alone, as if the routing task had failed
+        intake(s, account, [mention("4900000000000401", "路由任务失败的那条")], chain_for(s))
         s.execute(update(Message).values(received_at=utcnow() - timedelta(minutes=5)))
         s.commit()
     assert unrouted() == 1
