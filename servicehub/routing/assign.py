@@ -231,10 +231,12 @@ def assign_requests(
                 "ip": "",
             }
         )
-        runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
     if decisions:
         session.execute(insert(Assignment), decisions)
         session.execute(insert(AuditEvent), events)
+        # One event per batch, not per request: pages re-read what they show anyway.
+        changed = [d["request_id"] for d in decisions]
+        runtime.publish_on_commit(session, {"type": "requests", "request_ids": changed})
     return result
 
 

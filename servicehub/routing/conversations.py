@@ -106,9 +106,9 @@ def _route(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
         assign_requests(session, runtime, created)  # one batch: users locked once, in id order
         fresh = {r.id for r in created}  # assign_requests has announced these already
         touched = sorted({r.id for r in requests.values()})
-        for request_id in touched:
-            if request_id not in fresh:
-                runtime.publish_on_commit(session, {"type": "request", "request_id": request_id})
+        grown = [request_id for request_id in touched if request_id not in fresh]
+        if grown:  # new requests are announced by their assignment
+            runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})
         session.commit()
     return touched
 

@@ -29,7 +29,8 @@
     var event;
     try { event = JSON.parse(e.data); } catch (err) { return; }
     var key = live.dataset.live;
-    var relevant = key === "requests" || (event.type === "request" && key === "request-" + event.request_id);
+    var ids = event.request_ids || (event.request_id ? [event.request_id] : []);
+    var relevant = key === "requests" || ids.some(function (id) { return key === "request-" + id; });
     var typing = document.activeElement && document.activeElement.tagName === "TEXTAREA" && document.activeElement.value;
     if (relevant && !typing && !pending) {
       pending = setTimeout(function () { window.location.reload(); }, 800);
