@@ -22,7 +22,6 @@ from servicehub.core.models.requests import (
     Assignment,
     Priority,
     RequestState,
-    RoundRobinPointer,
     ServiceRequest,
 )
 from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
@@ -50,7 +49,6 @@ __all__ = [
     "Priority",
     "RequestState",
     "Role",
-    "RoundRobinPointer",
     "RoutingPolicy",
     "RoutingRule",
     "Scope",

@@ -88,12 +88,3 @@ class Assignment(Base):
     strategy: Mapped[str] = mapped_column(String(32))
     reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class RoundRobinPointer(Base):
-    """The last operator served per account; the row is locked while choosing the next one."""
-
-    __tablename__ = "round_robin_pointers"
-
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    last_user_id: Mapped[int | None]

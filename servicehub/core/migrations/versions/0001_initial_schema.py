@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:15:39.705627
+Create Date: 2026-11-22 04:28:04.116289
 """
 
 from __future__ import annotations
@@ -243,18 +243,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_poll_cursors_next_poll_at"), ["next_poll_at"], unique=False)
 
     op.create_table(
-        "round_robin_pointers",
-        sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("last_user_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_round_robin_pointers_account_id_accounts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_round_robin_pointers")),
-    )
-    op.create_table(
         "routing_policies",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=True),
@@ -479,7 +467,6 @@ def downgrade() -> None:
     op.drop_table("service_requests")
     op.drop_table("routing_rules")
     op.drop_table("routing_policies")
-    op.drop_table("round_robin_pointers")
     with op.batch_alter_table("poll_cursors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_poll_cursors_next_poll_at"))
 
