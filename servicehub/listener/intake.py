@@ -16,17 +16,17 @@ two workers taking in overlapping authors wait for each other instead of deadloc
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, TextClause, delete, func, insert, select, text, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
+from servicehub.core.bulk import insert_rows
 from servicehub.core.db import dialect_insert, utcnow
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.filters.chain import FilterChain
@@ -126,51 +126,10 @@ def _not_stored(session: Session, account: Account, items: list[InboundItem]) ->
 
 def _insert_skipping_known(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """One multi-row insert; the ids of the rows it added (known keys are skipped)."""
-    if session.get_bind().dialect.name == "postgresql":
-        stmt, params = recordset_insert(
-            session, _MESSAGES, rows, "ON CONFLICT (account_id, kind, platform_id) DO NOTHING RETURNING id"
-        )
-        return sorted(session.scalars(stmt, params))
-    stmt = (
-        dialect_insert(session)(_MESSAGES)
-        .on_conflict_do_nothing(index_elements=["account_id", "kind", "platform_id"])
-        .returning(_MESSAGES.c.id)
+    result = insert_rows(
+        session, Message, rows, skip_conflicts_on=("account_id", "kind", "platform_id"), returning=("id",)
     )
-    return sorted(session.execute(stmt, rows).scalars())
-
-
-def recordset_insert(
-    session: Session, table: Table, rows: list[dict[str, Any]], tail: str
-) -> tuple[TextClause, dict[str, str]]:
-    """PostgreSQL: ``INSERT ... SELECT FROM json_to_recordset(:rows) <tail>``, and its parameter.
-
-    A multi-row ``VALUES`` list of a thousand wide rows is a statement of a few hundred
-    kilobytes that the driver re-parses for placeholders on every call (a third of a
-    poller's time), and array parameters are escaped value by value in Python; the rows as
-    one JSON document cost one C-accelerated ``json.dumps`` here and one parse in the server.
-    Values are converted as their column types would bind them (UTC timestamps, JSON).
-    """
-    dialect = session.get_bind().dialect
-    names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    processors = [None if isinstance(c.type, JSON) else c.type.bind_processor(dialect) for c in columns]
-    active = [(n, p) for n, p in zip(names, processors, strict=True) if p is not None]
-    converted = []
-    for row in rows:
-        out = dict(row)
-        for name, process in active:
-            value = process(out[name])
-            out[name] = value.isoformat() if isinstance(value, datetime) else value
-        converted.append(out)
-    shape = ", ".join(
-        f"{name} {c.type.compile(dialect=dialect)}" for name, c in zip(names, columns, strict=True)
-    )
-    listed = ", ".join(names)
-    stmt = text(
-        f"INSERT INTO {table.name} ({listed}) SELECT {listed} "
-        f"FROM json_to_recordset(CAST(:rows AS json)) AS r({shape}) {tail}"
-    )
-    return stmt, {"rows": json.dumps(converted)}
+    return sorted(result.scalars()) if result is not None else []
 
 
 def _identities(session: Session, platform: str, uids: Sequence[str]) -> dict[str, tuple[int, int, str, int]]:

@@ -17,9 +17,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from servicehub.core.bulk import insert_rows
 from servicehub.core.db import utcnow
 from servicehub.core.models import (
     OPEN_STATES,
@@ -221,19 +222,20 @@ def assign_requests(
         decisions.append(
             {"request_id": request.id, "user_id": chosen, "strategy": decision.strategy, "reason": reason}
         )
-        events.append(  # what audit.record would add, written below in one statement
-            {
-                "actor_id": actor_id,
-                "action": "request.assigned" if chosen else "request.unassigned",
-                "object_type": "request",
-                "object_id": str(request.id),
-                "detail": {"user_id": chosen, "strategy": decision.strategy, "why": decision.why},
-                "ip": "",
-            }
-        )
+        if chosen is not None:  # "nobody" changes no state: its Assignment row is the record
+            events.append(  # what audit.record would add, written below in one statement
+                {
+                    "actor_id": actor_id,
+                    "action": "request.assigned",
+                    "object_type": "request",
+                    "object_id": str(request.id),
+                    "detail": {"user_id": chosen, "strategy": decision.strategy, "why": decision.why},
+                    "ip": "",
+                }
+            )
     if decisions:
-        session.execute(insert(Assignment), decisions)
-        session.execute(insert(AuditEvent), events)
+        insert_rows(session, Assignment, decisions)
+        insert_rows(session, AuditEvent, events)
         # One event per batch, not per request: pages re-read what they show anyway.
         changed = [d["request_id"] for d in decisions]
         runtime.publish_on_commit(session, {"type": "requests", "request_ids": changed})

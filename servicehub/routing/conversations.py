@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, TextClause, func, insert, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from servicehub.core.db import dialect_insert, utcnow
+from servicehub.core.bulk import insert_rows
+from servicehub.core.db import utcnow
 from servicehub.core.models import (
     OPEN_STATES,
     AuditEvent,
@@ -202,8 +203,9 @@ def _open_missing(
     created = sorted(_load(session, new_ids), key=lambda r: (r.created_at, r.id))
     requests.update({(r.account_id, r.thread_key): r for r in created})
     if created:  # the rows audit.record would add, in one statement
-        session.execute(
-            insert(AuditEvent),
+        insert_rows(
+            session,
+            AuditEvent,
             [
                 {
                     "actor_id": None,
@@ -221,58 +223,15 @@ def _open_missing(
 
 def _insert_open(session: Session, rows: list[dict[str, Any]]) -> dict[ThreadRef, int]:
     """Insert new requests, skipping threads that have an open one; (account, key) -> new id."""
-    table = cast(Table, ServiceRequest.__table__)
-    where = _open_partial_index()
-    if session.get_bind().dialect.name == "postgresql":
-        stmt, params = recordset_insert(
-            session,
-            table,
-            rows,
-            f"ON CONFLICT (account_id, thread_key) WHERE {where} DO NOTHING "
-            "RETURNING account_id, thread_key, id",
-        )
-        result = session.execute(stmt, params)
-    else:
-        insert_stmt = (
-            dialect_insert(session)(table)
-            .on_conflict_do_nothing(index_elements=["account_id", "thread_key"], index_where=where)
-            .returning(table.c.account_id, table.c.thread_key, table.c.id)
-        )
-        result = session.execute(insert_stmt, rows)
-    return {(account_id, key): request_id for account_id, key, request_id in result}
-
-
-def recordset_insert(
-    session: Session, table: Table, rows: list[dict[str, Any]], tail: str
-) -> tuple[TextClause, dict[str, str]]:
-    """PostgreSQL: ``INSERT ... SELECT FROM json_to_recordset(:rows) <tail>``, and its parameter.
-
-    The twin of ``listener.intake.recordset_insert`` (routing does not import the listener):
-    one short statement with the rows as one JSON document, instead of a multi-row
-    ``VALUES`` list the driver re-parses for placeholders on every call.
-    """
-    dialect = session.get_bind().dialect
-    names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    active = [
-        (name, process)
-        for name, column in zip(names, columns, strict=True)
-        if not isinstance(column.type, JSON) and (process := column.type.bind_processor(dialect)) is not None
-    ]
-    converted = []
-    for row in rows:
-        out = dict(row)
-        for name, process in active:
-            value = process(out[name])
-            out[name] = value.isoformat() if isinstance(value, datetime) else value
-        converted.append(out)
-    shape = ", ".join(f"{n} {c.type.compile(dialect=dialect)}" for n, c in zip(names, columns, strict=True))
-    listed = ", ".join(names)
-    stmt = text(
-        f"INSERT INTO {table.name} ({listed}) SELECT {listed} "
-        f"FROM json_to_recordset(CAST(:rows AS json)) AS r({shape}) {tail}"
+    result = insert_rows(
+        session,
+        ServiceRequest,
+        rows,
+        skip_conflicts_on=("account_id", "thread_key"),
+        conflict_where=_open_partial_index(),
+        returning=("account_id", "thread_key", "id"),
     )
-    return stmt, {"rows": json.dumps(converted)}
+    return {} if result is None else {(account_id, key): request_id for account_id, key, request_id in result}
 
 
 def _point_messages(session: Session, pairs: list[tuple[int, int]]) -> None:
