@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -31,6 +31,7 @@ from servicehub.core.db import dialect_insert, utcnow
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.filters.chain import FilterChain
 from servicehub.filters.verdict import FilterInput, RecentText, Verdict
+from servicehub.routing.conversations import Routable
 
 RECENT_WINDOW = timedelta(hours=2)
 RECENT_PER_AUTHOR = 20  # the duplicate filter compares against an author's latest messages
@@ -40,12 +41,25 @@ _MESSAGES = cast(Table, Message.__table__)
 _IDENTITIES = cast(Table, CustomerIdentity.__table__)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What one intake call added: the new message ids, and the kept ones ready to route."""
+
+    ids: list[int]
+    routable: list[Routable]
+
+
 def intake(session: Session, account: Account, items: Sequence[InboundItem], chain: FilterChain) -> list[int]:
     """Store ``items`` heard by ``account``; returns the ids of newly inserted messages."""
+    return take_in(session, account, items, chain).ids
+
+
+def take_in(session: Session, account: Account, items: Sequence[InboundItem], chain: FilterChain) -> Stored:
+    """Store ``items`` heard by ``account`` (see the module docstring); nothing is committed."""
     unique = list({(i.kind, i.platform_id): i for i in items}.values())
     unique = _not_stored(session, account, unique)
     if not unique:
-        return []
+        return Stored([], [])
     customers = _upsert_customers(session, unique)
     recent = _recent_texts(session, account, unique, customers)
     verdicts = chain.run_batch([_filter_input(i) for i in unique], recent)
@@ -55,7 +69,23 @@ def intake(session: Session, account: Account, items: Sequence[InboundItem], cha
         _row(account, item, verdict, customers[item.author.uid], now)
         for item, verdict in zip(unique, verdicts, strict=True)
     ]
-    return _insert_skipping_known(session, rows)
+    added = _insert_skipping_known(session, rows)
+    by_key = {(row["kind"], row["platform_id"]): row for row in rows}
+    routable = [
+        Routable(
+            id=message_id,
+            account_id=row["account_id"],
+            customer_id=row["customer_id"],
+            thread_id=row["thread_id"],
+            author_uid=row["author_uid"],
+            text=row["text"],
+            received_at=row["received_at"],
+            sentiment=row["sentiment"],
+        )
+        for message_id, key in sorted(added.items())
+        if (row := by_key[key])["keep"]
+    ]
+    return Stored(sorted(added), routable)
 
 
 def _not_for_service(item: InboundItem, verdict: Verdict) -> Verdict:
@@ -124,12 +154,16 @@ def _not_stored(session: Session, account: Account, items: list[InboundItem]) ->
     return [i for i in items if (str(i.kind), i.platform_id) not in known]
 
 
-def _insert_skipping_known(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """One multi-row insert; the ids of the rows it added (known keys are skipped)."""
+def _insert_skipping_known(session: Session, rows: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """One multi-row insert; id -> (kind, platform id) of the rows it added (known keys are skipped)."""
     result = insert_rows(
-        session, Message, rows, skip_conflicts_on=("account_id", "kind", "platform_id"), returning=("id",)
+        session,
+        Message,
+        rows,
+        skip_conflicts_on=("account_id", "kind", "platform_id"),
+        returning=("id", "kind", "platform_id"),
     )
-    return sorted(result.scalars()) if result is not None else []
+    return {} if result is None else {message_id: (kind, pid) for message_id, kind, pid in result}
 
 
 def _identities(session: Session, platform: str, uids: Sequence[str]) -> dict[str, tuple[int, int, str, int]]:

@@ -4,7 +4,8 @@ A lease (an atomic UPDATE on the cursor row) lets only one worker poll a source 
 time; the unique key in intake makes a second poll harmless anyway. The cursor moves in
 the same transaction that stores the (last chunk of the) messages, so a crash between
 fetch and commit leaves the old cursor and the next poll fetches the same items again --
-no gap. New messages go to routing after each commit, in tasks of ``ROUTE_BATCH`` ids.
+no gap. Each chunk's new messages are routed in its own transaction (see
+``routing.conversations.route_in_place``).
 """
 
 from __future__ import annotations
@@ -25,20 +26,19 @@ from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, PollCursor
 from servicehub.core.runtime import Runtime
-from servicehub.core.tasks import enqueue_on_commit
 from servicehub.listener.budget import budget_for, may_poll, paced_interval
 from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
-from servicehub.listener.intake import intake
+from servicehub.listener.intake import take_in
+from servicehub.routing.conversations import route_in_place
 
 log = logging.getLogger(__name__)
 
 # Service-facing sources first: when the budget is short these are polled, the rest wait.
 SOURCE_ORDER = (Source.MENTIONS, Source.DIRECT_MESSAGES, Source.COMMENTS_TO_ME, Source.COMMENT_MENTIONS)
-# Items taken in per transaction, and message ids per routing task: big enough to amortize
-# every statement, small enough that routing starts early and spreads over the workers.
+# Items taken in (and routed) per transaction: big enough to amortize every statement,
+# small enough that a burst's first requests reach operators while the rest is filtered.
 INTAKE_CHUNK = 1000
-ROUTE_BATCH = 500
 TIER = {Source.MENTIONS: 0, Source.DIRECT_MESSAGES: 0, Source.COMMENTS_TO_ME: 1, Source.COMMENT_MENTIONS: 1}
 
 
@@ -151,12 +151,10 @@ def _store_in_chunks(
     chain = chain_for(session)
     stored = 0
     for start in range(0, max(len(oldest_first), 1), INTAKE_CHUNK):
-        new_ids = intake(session, account, oldest_first[start : start + INTAKE_CHUNK], chain)
-        stored += len(new_ids)
-        for batch in range(0, len(new_ids), ROUTE_BATCH):
-            ids = new_ids[batch : batch + ROUTE_BATCH]
-            enqueue_on_commit(session, runtime.tasks, "routing.route_messages", message_ids=ids)
-        if new_ids:
+        new = take_in(session, account, oldest_first[start : start + INTAKE_CHUNK], chain)
+        route_in_place(session, runtime, new.routable)
+        stored += len(new.ids)
+        if new.ids:
             runtime.publish_on_commit(session, {"type": "messages", "account_id": account.id})
         if start + INTAKE_CHUNK < len(oldest_first):
             lease = timedelta(seconds=runtime.settings.listener.lease_seconds)

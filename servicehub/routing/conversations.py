@@ -40,6 +40,7 @@ from servicehub.core.models import (
     ServiceRequest,
 )
 from servicehub.core.runtime import Runtime
+from servicehub.core.tasks import enqueue_on_commit
 from servicehub.routing.assign import assign_requests
 from servicehub.routing.priority import REPEAT_WINDOW, Signals, score, sla
 
@@ -48,13 +49,15 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 3  # a deadlock victim's whole batch is routed again
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
 LOOKUP_CHUNK = 500  # thread keys / ids per IN (...) list
+ROUTE_TASK_BATCH = 500  # message ids per routing task
 
 ThreadRef = tuple[int, str]  # (account id, thread key)
 
 
 @dataclass(frozen=True, slots=True)
-class _Claimed:
-    """The columns of a message routing needs (no ORM object per message)."""
+class Routable:
+    """The columns of a message routing needs (no ORM object per message): read by the claim,
+    or handed over by the intake that has just inserted the message."""
 
     id: int
     account_id: int
@@ -66,7 +69,7 @@ class _Claimed:
     sentiment: float | None
 
 
-def thread_key(message: Message | _Claimed) -> str:
+def thread_key(message: Message | Routable) -> str:
     return f"{message.thread_id}:{message.author_uid}"
 
 
@@ -85,33 +88,65 @@ def route_messages(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
 
 def _route(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
     with runtime.sessions() as session:
-        messages = _claim(session, message_ids)
-        if not messages:
-            session.commit()
-            return []
-        threads: dict[ThreadRef, list[_Claimed]] = {}
-        for message in messages:
-            threads.setdefault((message.account_id, thread_key(message)), []).append(message)
-        requests = _lock_open(session, threads)
-        missing = [t for t in threads if t not in requests]
-        created = _open_missing(session, runtime, missing, threads, requests)
-        opened_here = {(r.account_id, r.thread_key) for r in created}  # inserted with their messages
-        for ref, joined in threads.items():
-            if ref not in opened_here:  # open before, or opened by a router racing this one
-                for message in joined:
-                    _absorb(requests[ref], message)
-        session.flush()
-        _point_messages(
-            session, [(m.id, requests[ref].id) for ref, joined in threads.items() for m in joined]
-        )
-        assign_requests(session, runtime, created)  # one batch: users locked once, in id order
-        fresh = {r.id for r in created}  # assign_requests has announced these already
-        touched = sorted({r.id for r in requests.values()})
-        grown = [request_id for request_id in touched if request_id not in fresh]
-        if grown:  # new requests are announced by their assignment
-            runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})
+        touched = route_batch(session, runtime, _claim(session, message_ids))
         session.commit()
     return touched
+
+
+def route_batch(session: Session, runtime: Runtime, messages: Sequence[Routable]) -> list[int]:
+    """Route messages this transaction holds -- claimed by :func:`_claim`, or inserted by the
+    caller just now -- and return the ids of the requests they joined. Does not commit."""
+    if not messages:
+        return []
+    threads: dict[ThreadRef, list[Routable]] = {}
+    for message in messages:
+        threads.setdefault((message.account_id, thread_key(message)), []).append(message)
+    requests = _lock_open(session, threads)
+    missing = [t for t in threads if t not in requests]
+    created = _open_missing(session, runtime, missing, threads, requests)
+    opened_here = {(r.account_id, r.thread_key) for r in created}  # inserted with their messages
+    for ref, joined in threads.items():
+        if ref not in opened_here:  # open before, or opened by a router racing this one
+            for message in joined:
+                _absorb(requests[ref], message)
+    session.flush()
+    _point_messages(session, [(m.id, requests[ref].id) for ref, joined in threads.items() for m in joined])
+    assign_requests(session, runtime, created)  # one batch: users locked once, in id order
+    fresh = {r.id for r in created}  # assign_requests has announced these already
+    touched = sorted({r.id for r in requests.values()})
+    grown = [request_id for request_id in touched if request_id not in fresh]
+    if grown:  # new requests are announced by their assignment
+        runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})
+    return touched
+
+
+def route_in_place(session: Session, runtime: Runtime, messages: Sequence[Routable]) -> None:
+    """Route messages the caller's transaction has just stored, before it commits.
+
+    The intake of a polled chunk routes its own messages: no task hop, no re-reading and
+    re-locking the rows it wrote. Routing runs in a SAVEPOINT; if it fails (a deadlock with a
+    router of the same account, say), only that part is undone, the messages stay stored
+    unrouted, and a routing task takes them once the caller commits -- nothing is lost, and
+    the periodic sweep (``routing.route_unrouted``) is there if even that task fails.
+    """
+    if not messages:
+        return
+    callbacks = session.info.setdefault("on_commit", [])
+    before = len(callbacks)
+    try:
+        with session.begin_nested():
+            route_batch(session, runtime, messages)
+    except DBAPIError as exc:
+        del callbacks[before:]  # the announcements of what was just undone
+        log.info("routing %d new messages in place failed (%s); queued instead", len(messages), exc.orig)
+        ids = [m.id for m in messages]
+        for start in range(0, len(ids), ROUTE_TASK_BATCH):
+            enqueue_on_commit(
+                session,
+                runtime.tasks,
+                "routing.route_messages",
+                message_ids=ids[start : start + ROUTE_TASK_BATCH],
+            )
 
 
 def _chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
@@ -119,9 +154,9 @@ def _chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequenc
         yield values[start : start + size]
 
 
-def _claim(session: Session, message_ids: Sequence[int]) -> list[_Claimed]:
+def _claim(session: Session, message_ids: Sequence[int]) -> list[Routable]:
     """The batch's unrouted kept messages, locked (messages another router holds are its own)."""
-    claimed: list[_Claimed] = []
+    claimed: list[Routable] = []
     for part in _chunks(sorted(set(message_ids))):
         stmt = (
             select(
@@ -139,7 +174,7 @@ def _claim(session: Session, message_ids: Sequence[int]) -> list[_Claimed]:
         )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        claimed.extend(_Claimed(*row) for row in session.execute(stmt))
+        claimed.extend(Routable(*row) for row in session.execute(stmt))
     return claimed
 
 
@@ -179,7 +214,7 @@ def _open_missing(
     session: Session,
     runtime: Runtime,
     refs: list[ThreadRef],
-    threads: dict[ThreadRef, list[_Claimed]],
+    threads: dict[ThreadRef, list[Routable]],
     requests: dict[ThreadRef, ServiceRequest],
 ) -> list[ServiceRequest]:
     """Open a request for each thread in ``refs``; a thread another router opened meanwhile
@@ -249,7 +284,7 @@ def _point_messages(session: Session, pairs: list[tuple[int, int]]) -> None:
         session.execute(update(Message), [{"id": m, "request_id": r, "routed": True} for m, r in pairs])
 
 
-def _new_row(ref: ThreadRef, joined: list[_Claimed], created_at: datetime) -> dict[str, Any]:
+def _new_row(ref: ThreadRef, joined: list[Routable], created_at: datetime) -> dict[str, Any]:
     """A new request that has already absorbed its messages (one INSERT, no UPDATE after it)."""
     sentiments = [m.sentiment for m in joined if m.sentiment is not None]
     return {
@@ -274,7 +309,7 @@ def _load(session: Session, ids: Sequence[int]) -> list[ServiceRequest]:
     return loaded
 
 
-def _absorb(request: ServiceRequest, message: Message | _Claimed) -> None:
+def _absorb(request: ServiceRequest, message: Message | Routable) -> None:
     request.message_count += 1
     request.last_message_at = max(request.last_message_at, message.received_at)
     if message.sentiment is not None:

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from servicehub.adapters.base import InboundItem
-from servicehub.core.models import Account, Customer, CustomerIdentity, Message, PollCursor
+from servicehub.core.models import Account, Customer, CustomerIdentity, Message, PollCursor, ServiceRequest
 from servicehub.core.runtime import Runtime
 from servicehub.listener import poller
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
+from servicehub.routing import conversations
 from tests import fakes
 from tests.factories import World, build_world, mention
 
@@ -152,11 +154,10 @@ def _mentions_cursor(runtime: Runtime, account_id: int) -> int:
         ).one()
 
 
-def test_a_large_walk_is_stored_in_chunks_and_routed_in_batches(
+def test_a_large_walk_is_stored_and_routed_chunk_by_chunk_without_tasks(
     runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(poller, "INTAKE_CHUNK", 4)
-    monkeypatch.setattr(poller, "ROUTE_BATCH", 3)
     runner = RecordingRunner()
     monkeypatch.setattr(runtime, "tasks", runner)
     platform = fakes.install(monkeypatch)
@@ -166,14 +167,52 @@ def test_a_large_walk_is_stored_in_chunks_and_routed_in_batches(
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
     outcome = poller.poll_cursor(runtime, cursor_id)
     assert (outcome.fetched, outcome.stored) == (10, 10)
-    batches = [kwargs["message_ids"] for name, kwargs in runner.calls if name == "routing.route_messages"]
-    assert [len(b) for b in batches] == [3, 1, 3, 1, 2]  # chunks of 4, 4, 2; at most 3 ids a task
+    assert [name for name, _ in runner.calls if name == "routing.route_messages"] == []  # routed in place
     with runtime.sessions() as s:
-        by_id = {mid: pid for mid, pid in s.execute(select(Message.id, Message.platform_id))}
+        rows = s.execute(
+            select(Message.platform_id, Message.routed, ServiceRequest.id)
+            .join(ServiceRequest, ServiceRequest.id == Message.request_id)
+            .order_by(ServiceRequest.id)
+        ).all()
         cursor = s.get(PollCursor, cursor_id)
         assert cursor is not None and cursor.cursor == "4900000000000019" and cursor.leased_until is None
-    routed = [by_id[i] for batch in batches for i in batch]
-    assert routed == sorted(routed)  # oldest first
+    assert len(rows) == 10 and all(routed for _, routed, _ in rows)  # ten authors: ten requests
+    assert [pid for pid, _, _ in rows] == sorted(pid for pid, _, _ in rows)  # opened oldest first
+
+
+def test_routing_that_fails_in_place_leaves_the_chunk_stored_and_queues_it(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock while routing a chunk in place undoes only the routing; a task routes it later."""
+    monkeypatch.setattr(poller, "INTAKE_CHUNK", 4)
+    runner = RecordingRunner()
+    monkeypatch.setattr(runtime, "tasks", runner)
+    platform = fakes.install(monkeypatch)
+    platform.mentions += [
+        mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(6)
+    ]
+    real, calls = conversations.route_batch, []
+
+    def deadlock_on_second_chunk(session: Any, runtime_: Runtime, messages: Any) -> list[int]:
+        calls.append(len(messages))
+        touched = real(session, runtime_, messages)  # its rows are written, then undone
+        if len(calls) == 2:
+            raise OperationalError("UPDATE users", {}, Exception("deadlock detected"))
+        return touched
+
+    monkeypatch.setattr(conversations, "route_batch", deadlock_on_second_chunk)
+    outcome = poller.poll_cursor(runtime, _mentions_cursor(runtime, world.inhouse_account_id))
+    assert (outcome.fetched, outcome.stored) == (6, 6)
+    queued = [kwargs["message_ids"] for name, kwargs in runner.calls if name == "routing.route_messages"]
+    with runtime.sessions() as s:
+        unrouted = list(s.scalars(select(Message.id).where(Message.routed.is_(False)).order_by(Message.id)))
+        assert s.scalar(select(func.count()).select_from(ServiceRequest)) == 4  # first chunk only
+    assert queued == [unrouted] and len(unrouted) == 2
+    monkeypatch.setattr(conversations, "route_batch", real)
+    assert len(conversations.route_messages(runtime, queued[0])) == 2
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).where(Message.routed.is_(False))) == 0
+        assert s.scalar(select(func.count()).select_from(ServiceRequest)) == 6
 
 
 def test_a_crash_after_some_chunks_keeps_the_cursor_and_the_next_poll_completes(
@@ -185,18 +224,18 @@ def test_a_crash_after_some_chunks_keeps_the_cursor_and_the_next_poll_completes(
         mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(10)
     ]
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
-    real, calls = poller.intake, []
+    real, calls = poller.take_in, []
 
-    def crash_on_third_chunk(*args: Any, **kwargs: Any) -> list[int]:
+    def crash_on_third_chunk(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("worker killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "intake", crash_on_third_chunk)
+    monkeypatch.setattr(poller, "take_in", crash_on_third_chunk)
     with pytest.raises(RuntimeError):
         poller.poll_cursor(runtime, cursor_id)
-    monkeypatch.setattr(poller, "intake", real)
+    monkeypatch.setattr(poller, "take_in", real)
     with runtime.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 8  # two chunks committed
         cursor = s.get(PollCursor, cursor_id)
