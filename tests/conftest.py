@@ -78,6 +78,19 @@ def _clean_pg(runtime: Runtime) -> None:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
+@pytest.fixture
+def pg_runtime(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    """PostgreSQL only: for races that SQLite's single writer rules out."""
+    rt = build_runtime(make_settings(tmp_path, pg_url), tasks=SyncRunner())
+    migrate.upgrade(rt.engine)
+    _clean_pg(rt)
+    set_runtime(rt)
+    reset_cache()
+    yield rt
+    set_runtime(None)
+    rt.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
     """A migrated runtime on SQLite and on the machine's PostgreSQL (storage tests run on both)."""

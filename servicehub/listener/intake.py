@@ -56,36 +56,52 @@ def intake(session: Session, account: Account, items: Sequence[InboundItem], cha
 
 def take_in(session: Session, account: Account, items: Sequence[InboundItem], chain: FilterChain) -> Stored:
     """Store ``items`` heard by ``account`` (see the module docstring); nothing is committed."""
+    rows = judge(session, account, items, chain)
+    return stored_from(rows, insert_messages(session, rows))
+
+
+def judge(
+    session: Session, account: Account, items: Sequence[InboundItem], chain: FilterChain
+) -> list[dict[str, Any]]:
+    """The message rows of the items not stored yet: customers upserted, filters applied."""
     unique = list({(i.kind, i.platform_id): i for i in items}.values())
     unique = _not_stored(session, account, unique)
     if not unique:
-        return Stored([], [])
+        return []
     customers = _upsert_customers(session, unique)
     recent = _recent_texts(session, account, unique, customers)
     verdicts = chain.run_batch([_filter_input(i) for i in unique], recent)
     verdicts = [_not_for_service(i, v) for i, v in zip(unique, verdicts, strict=True)]
     now = utcnow()
-    rows = [
+    return [
         _row(account, item, verdict, customers[item.author.uid], now)
         for item, verdict in zip(unique, verdicts, strict=True)
     ]
-    added = _insert_skipping_known(session, rows)
+
+
+def routable(message_id: int, row: dict[str, Any]) -> Routable:
+    """What routing needs of a message row (its id given, or reserved before the insert)."""
+    return Routable(
+        id=message_id,
+        account_id=row["account_id"],
+        customer_id=row["customer_id"],
+        thread_id=row["thread_id"],
+        author_uid=row["author_uid"],
+        text=row["text"],
+        received_at=row["received_at"],
+        sentiment=row["sentiment"],
+    )
+
+
+def stored_from(rows: list[dict[str, Any]], added: dict[int, tuple[str, str]]) -> Stored:
+    """The :class:`Stored` of an insert of ``rows`` that added ``added`` (id -> key)."""
     by_key = {(row["kind"], row["platform_id"]): row for row in rows}
-    routable = [
-        Routable(
-            id=message_id,
-            account_id=row["account_id"],
-            customer_id=row["customer_id"],
-            thread_id=row["thread_id"],
-            author_uid=row["author_uid"],
-            text=row["text"],
-            received_at=row["received_at"],
-            sentiment=row["sentiment"],
-        )
+    ready = [
+        routable(message_id, row)
         for message_id, key in sorted(added.items())
-        if (row := by_key[key])["keep"]
+        if (row := by_key[key])["keep"] and not row.get("routed")
     ]
-    return Stored(sorted(added), routable)
+    return Stored(sorted(added), ready)
 
 
 def _not_for_service(item: InboundItem, verdict: Verdict) -> Verdict:
@@ -154,8 +170,10 @@ def _not_stored(session: Session, account: Account, items: list[InboundItem]) ->
     return [i for i in items if (str(i.kind), i.platform_id) not in known]
 
 
-def _insert_skipping_known(session: Session, rows: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
+def insert_messages(session: Session, rows: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
     """One multi-row insert; id -> (kind, platform id) of the rows it added (known keys are skipped)."""
+    if not rows:
+        return {}
     result = insert_rows(
         session,
         Message,

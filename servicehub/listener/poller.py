@@ -5,7 +5,7 @@ time; the unique key in intake makes a second poll harmless anyway. The cursor m
 the same transaction that stores the (last chunk of the) messages, so a crash between
 fetch and commit leaves the old cursor and the next poll fetches the same items again --
 no gap. Each chunk's new messages are routed in its own transaction (see
-``routing.conversations.route_in_place``).
+:mod:`servicehub.listener.store`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from servicehub.core.runtime import Runtime
 from servicehub.listener.budget import budget_for, may_poll, paced_interval
 from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
-from servicehub.listener.intake import take_in
-from servicehub.routing.conversations import route_in_place
+from servicehub.listener.store import store_and_route
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +150,7 @@ def _store_in_chunks(
     chain = chain_for(session)
     stored = 0
     for start in range(0, max(len(oldest_first), 1), INTAKE_CHUNK):
-        new = take_in(session, account, oldest_first[start : start + INTAKE_CHUNK], chain)
-        route_in_place(session, runtime, new.routable)
+        new = store_and_route(session, runtime, account, oldest_first[start : start + INTAKE_CHUNK], chain)
         stored += len(new.ids)
         if new.ids:
             runtime.publish_on_commit(session, {"type": "messages", "account_id": account.id})

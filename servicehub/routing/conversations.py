@@ -93,11 +93,31 @@ def _route(runtime: Runtime, message_ids: Sequence[int]) -> list[int]:
     return touched
 
 
+@dataclass(frozen=True)
+class Joined:
+    """Messages matched to requests, before the messages point at them."""
+
+    requests: dict[ThreadRef, ServiceRequest]
+    created: list[ServiceRequest]
+    request_of: dict[int, int]  # message id -> request id
+
+
 def route_batch(session: Session, runtime: Runtime, messages: Sequence[Routable]) -> list[int]:
     """Route messages this transaction holds -- claimed by :func:`_claim`, or inserted by the
     caller just now -- and return the ids of the requests they joined. Does not commit."""
     if not messages:
         return []
+    joined = join_requests(session, runtime, messages)
+    _point_messages(session, sorted(joined.request_of.items()))
+    return finish_routing(session, runtime, joined)
+
+
+def join_requests(session: Session, runtime: Runtime, messages: Sequence[Routable]) -> Joined:
+    """Find, lock or open the request of each message's thread and count the messages in.
+
+    The messages may not be stored yet (their ids reserved): the caller then writes
+    ``request_id`` in their INSERT, which spares every message a second write.
+    """
     threads: dict[ThreadRef, list[Routable]] = {}
     for message in messages:
         threads.setdefault((message.account_id, thread_key(message)), []).append(message)
@@ -105,15 +125,20 @@ def route_batch(session: Session, runtime: Runtime, messages: Sequence[Routable]
     missing = [t for t in threads if t not in requests]
     created = _open_missing(session, runtime, missing, threads, requests)
     opened_here = {(r.account_id, r.thread_key) for r in created}  # inserted with their messages
-    for ref, joined in threads.items():
+    for ref, members in threads.items():
         if ref not in opened_here:  # open before, or opened by a router racing this one
-            for message in joined:
+            for message in members:
                 _absorb(requests[ref], message)
     session.flush()
-    _point_messages(session, [(m.id, requests[ref].id) for ref, joined in threads.items() for m in joined])
-    assign_requests(session, runtime, created)  # one batch: users locked once, in id order
-    fresh = {r.id for r in created}  # assign_requests has announced these already
-    touched = sorted({r.id for r in requests.values()})
+    request_of = {m.id: requests[ref].id for ref, members in threads.items() for m in members}
+    return Joined(requests, created, request_of)
+
+
+def finish_routing(session: Session, runtime: Runtime, joined: Joined) -> list[int]:
+    """Assign the new requests (the messages must be stored by now) and announce the rest."""
+    assign_requests(session, runtime, joined.created)  # one batch: users locked once, in id order
+    fresh = {r.id for r in joined.created}  # assign_requests has announced these already
+    touched = sorted({r.id for r in joined.requests.values()})
     grown = [request_id for request_id in touched if request_id not in fresh]
     if grown:  # new requests are announced by their assignment
         runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})

@@ -191,16 +191,14 @@ def test_routing_that_fails_in_place_leaves_the_chunk_stored_and_queues_it(
     platform.mentions += [
         mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(6)
     ]
-    real, calls = conversations.route_batch, []
+    real = conversations.assign_requests
 
-    def deadlock_on_second_chunk(session: Any, runtime_: Runtime, messages: Any) -> list[int]:
-        calls.append(len(messages))
-        touched = real(session, runtime_, messages)  # its rows are written, then undone
-        if len(calls) == 2:
+    def deadlock_on_second_chunk(session: Any, runtime_: Runtime, requests: Any) -> Any:
+        if any(r.thread_key.endswith((":84", ":85")) for r in requests):  # the last two authors
             raise OperationalError("UPDATE users", {}, Exception("deadlock detected"))
-        return touched
+        return real(session, runtime_, requests)
 
-    monkeypatch.setattr(conversations, "route_batch", deadlock_on_second_chunk)
+    monkeypatch.setattr(conversations, "assign_requests", deadlock_on_second_chunk)
     outcome = poller.poll_cursor(runtime, _mentions_cursor(runtime, world.inhouse_account_id))
     assert (outcome.fetched, outcome.stored) == (6, 6)
     queued = [kwargs["message_ids"] for name, kwargs in runner.calls if name == "routing.route_messages"]
@@ -208,7 +206,7 @@ def test_routing_that_fails_in_place_leaves_the_chunk_stored_and_queues_it(
         unrouted = list(s.scalars(select(Message.id).where(Message.routed.is_(False)).order_by(Message.id)))
         assert s.scalar(select(func.count()).select_from(ServiceRequest)) == 4  # first chunk only
     assert queued == [unrouted] and len(unrouted) == 2
-    monkeypatch.setattr(conversations, "route_batch", real)
+    monkeypatch.setattr(conversations, "assign_requests", real)
     assert len(conversations.route_messages(runtime, queued[0])) == 2
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).where(Message.routed.is_(False))) == 0
@@ -224,7 +222,7 @@ def test_a_crash_after_some_chunks_keeps_the_cursor_and_the_next_poll_completes(
         mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(10)
     ]
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
-    real, calls = poller.take_in, []
+    real, calls = poller.store_and_route, []
 
     def crash_on_third_chunk(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
@@ -232,10 +230,10 @@ def test_a_crash_after_some_chunks_keeps_the_cursor_and_the_next_poll_completes(
             raise RuntimeError("worker killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "take_in", crash_on_third_chunk)
+    monkeypatch.setattr(poller, "store_and_route", crash_on_third_chunk)
     with pytest.raises(RuntimeError):
         poller.poll_cursor(runtime, cursor_id)
-    monkeypatch.setattr(poller, "take_in", real)
+    monkeypatch.setattr(poller, "store_and_route", real)
     with runtime.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 8  # two chunks committed
         cursor = s.get(PollCursor, cursor_id)

@@ -68,7 +68,7 @@ def test_crash_between_fetch_and_commit_loses_nothing(
     def crash(*args: object, **kwargs: object) -> list[int]:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(poller, "take_in", crash)
+    monkeypatch.setattr(poller, "store_and_route", crash)
     with pytest.raises(RuntimeError):
         poller.poll_cursor(runtime, cursor_id)
     monkeypatch.undo()
