@@ -8,7 +8,7 @@ that the driver re-parses for placeholders on every call.
 
 On PostgreSQL :func:`insert_rows` therefore sends ``INSERT ... SELECT FROM
 json_to_recordset(:rows)``: one short statement whose single parameter is the rows as one
-JSON document (one C-accelerated ``json.dumps`` here, one parse in the server). Values are
+JSON document (one ``orjson.dumps`` here, one parse in the server). Values are
 converted as their column types would bind them (UTC timestamps, JSON documents), and
 columns left out get their Python-side defaults, as an ORM insert would. SQLite keeps the
 ordinary executemany, which is cheap in-process.
@@ -16,11 +16,11 @@ ordinary executemany, which is cheap in-process.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import JSON, Column, ColumnElement, Result, Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -109,4 +109,4 @@ def _recordset(
         sql += " DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
-    return text(sql), {"rows": json.dumps(converted)}
+    return text(sql), {"rows": orjson.dumps(converted, option=orjson.OPT_NON_STR_KEYS).decode()}

@@ -262,20 +262,20 @@ def _open_missing(
         raise RuntimeError(f"could not open requests for {len(pending)} threads")
     created = sorted(_load(session, new_ids), key=lambda r: (r.created_at, r.id))
     requests.update({(r.account_id, r.thread_key): r for r in created})
-    if created:  # the rows audit.record would add, in one statement
+    if created:  # one audit event for the batch, naming each request and its first message
+        first = {str(r.id): threads[(r.account_id, r.thread_key)][0].id for r in created}
         insert_rows(
             session,
             AuditEvent,
             [
                 {
                     "actor_id": None,
-                    "action": "request.created",
+                    "action": "requests.opened",
                     "object_type": "request",
-                    "object_id": str(r.id),
-                    "detail": {"message_id": threads[(r.account_id, r.thread_key)][0].id},
+                    "object_id": str(created[0].id) if len(created) == 1 else f"{len(created)} requests",
+                    "detail": {"first_message": first},
                     "ip": "",
                 }
-                for r in created
             ],
         )
     return created

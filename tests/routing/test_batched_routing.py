@@ -84,13 +84,12 @@ def test_one_batch_opens_and_joins_requests_thread_by_thread(runtime: Runtime, w
         assert new.due_at is not None and new.last_message_at >= new.created_at
         assert requests["4900000000000005:13"].message_count == 1
         assert all(m.routed and m.request_id is not None for m in s.scalars(select(Message)))
-        created = {
-            e.object_id: e.detail
-            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "request.created"))
-        }
+        opened: dict[str, int] = {}  # one event per routed batch
+        for event in s.scalars(select(AuditEvent).where(AuditEvent.action == "requests.opened")):
+            opened.update(event.detail["first_message"])
         first = s.scalars(select(Message.id).where(Message.platform_id == "4900000000000003")).one()
-        assert created[str(new.id)] == {"message_id": first}
-        assert len(created) == 3
+        assert opened[str(new.id)] == first
+        assert sorted(opened) == sorted(str(r.id) for r in requests.values())
 
 
 def test_priority_counts_a_vip_and_repeats_within_the_batch(runtime: Runtime, world: World) -> None:

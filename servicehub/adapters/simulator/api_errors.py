@@ -8,9 +8,9 @@ the dispatcher turns it into ``{"error", "error_code", "request"}``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 ERRORS: dict[int, tuple[int, str]] = {
@@ -84,12 +84,12 @@ def invalid(name: str, expect: str, got: str) -> ApiError:
 
 def dumps(data: Any) -> str:
     """Compact UTF-8 JSON with raw CJK, like Weibo's own responses."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(data).decode()
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(
-        text=dumps(data),
+        body=orjson.dumps(data),
         status=status,
         content_type="application/json",
         charset="utf-8",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from servicehub.adapters.base import PlatformConfig
 from servicehub.adapters.errors import MalformedPayload, PlatformError, RateLimited, Unavailable
@@ -148,7 +149,7 @@ class WeiboSession:
 def decode(response: httpx.Response, endpoint: str) -> Any:
     """The JSON of a successful answer, or the hub error for a failed one."""
     try:
-        body: Any = response.json()
+        body: Any = orjson.loads(response.content)  # Weibo answers UTF-8; orjson parses 3-5x faster
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if response.is_success:
             raise MalformedPayload(
