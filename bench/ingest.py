@@ -1,6 +1,6 @@
 """End-to-end intake per second on PostgreSQL with real Celery workers, beside a bare batched INSERT.
 
-    .venv/bin/python bench/ingest.py [--n 100000] [--accounts 4] [--workers 2] [--page-size 200]
+    .venv/bin/python bench/ingest.py [--n 100000] [--accounts 4] [--workers 2] [--page-size 200] [--walk-pages 50]
 
 Creates a throw-away database on the machine's PostgreSQL (HUB_TEST_PG, default
 postgresql://postgres@127.0.0.1:5432/postgres) and a dedicated Redis database for the
@@ -29,7 +29,6 @@ items before the hub asks. The bench exits by itself after ``--timeout`` seconds
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import signal
@@ -375,6 +374,12 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (prefork pool)")
     parser.add_argument("--page-size", type=int, default=200, help="Weibo page size (the API allows 200)")
+    parser.add_argument(
+        "--walk-pages",
+        type=int,
+        default=50,
+        help="pages one poll may walk (default 50, the hub's own default); the next poll continues below",
+    )
     parser.add_argument("--insert-batch", type=int, default=1000, help="rows per bare INSERT batch")
     parser.add_argument("--customers", type=int, default=0, help="simulated customers (default n/10)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
@@ -385,8 +390,7 @@ def main() -> int:
         row = admin.execute("SHOW server_version").fetchone()
     print(machine(row[0] if row else "?"))
     customers = args.customers or max(80, args.n // 10)
-    per_source = max(math.ceil(args.n * share / 10 / args.accounts) for share in KIND_SHARE.values())
-    max_pages = math.ceil(per_source / args.page_size) + 5
+    max_pages = args.walk_pages
     mix = ", ".join(f"{kind} {share}0%" for kind, share in KIND_SHARE.items())
     print(
         f"flood: {args.n:,} items over {args.accounts} accounts ({mix}), "

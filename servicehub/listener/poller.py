@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 SOURCE_ORDER = (Source.MENTIONS, Source.DIRECT_MESSAGES, Source.COMMENTS_TO_ME, Source.COMMENT_MENTIONS)
 # Items taken in (and routed) per transaction: big enough to amortize every statement,
 # small enough that a burst's first requests reach operators while the rest is filtered.
-INTAKE_CHUNK = 1000
+INTAKE_CHUNK = 2000
 TIER = {Source.MENTIONS: 0, Source.DIRECT_MESSAGES: 0, Source.COMMENTS_TO_ME: 1, Source.COMMENT_MENTIONS: 1}
 
 
