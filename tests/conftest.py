@@ -59,17 +59,6 @@ def make_settings(tmp_path: Path, database_url: str = "", **sections: dict[str, 
     return dataclasses.replace(settings, **replaced)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = build_runtime(make_settings(tmp_path), tasks=SyncRunner())
-    migrate.upgrade(runtime.engine)
-    set_runtime(runtime)
-    reset_cache()
-    yield runtime
-    set_runtime(None)
-    runtime.close()
-
-
 def _clean_pg(runtime: Runtime) -> None:
     from servicehub.core.db import Base
 
@@ -78,31 +67,32 @@ def _clean_pg(runtime: Runtime) -> None:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
-@pytest.fixture
-def pg_runtime(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
-    """PostgreSQL only: for races that SQLite's single writer rules out."""
+def _installed_runtime(tmp_path: Path, pg_url: str = "") -> Iterator[Runtime]:
+    """A migrated runtime (PostgreSQL emptied first), installed as the current one for the test."""
     rt = build_runtime(make_settings(tmp_path, pg_url), tasks=SyncRunner())
     migrate.upgrade(rt.engine)
-    _clean_pg(rt)
-    set_runtime(rt)
-    reset_cache()
-    yield rt
-    set_runtime(None)
-    rt.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    """A migrated runtime on SQLite and on the machine's PostgreSQL (storage tests run on both)."""
-    url = ""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("pg_url")
-    rt = build_runtime(make_settings(tmp_path, url), tasks=SyncRunner())
-    migrate.upgrade(rt.engine)
-    if request.param == "postgresql":
+    if pg_url:
         _clean_pg(rt)
     set_runtime(rt)
     reset_cache()
     yield rt
     set_runtime(None)
     rt.close()
+
+
+@pytest.fixture
+def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    yield from _installed_runtime(tmp_path)
+
+
+@pytest.fixture
+def pg_runtime(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    """PostgreSQL only: for races that SQLite's single writer rules out."""
+    yield from _installed_runtime(tmp_path, pg_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
+    """A migrated runtime on SQLite and on the machine's PostgreSQL (storage tests run on both)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else ""
+    yield from _installed_runtime(tmp_path, url)

@@ -154,16 +154,22 @@ def _mentions_cursor(runtime: Runtime, account_id: int) -> int:
         ).one()
 
 
-def test_a_large_walk_is_stored_and_routed_chunk_by_chunk_without_tasks(
-    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _walk_in_chunks_of_four(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, n: int) -> RecordingRunner:
+    """``n`` new mentions by ``n`` authors waiting on the platform; intake chunks of 4; tasks recorded."""
     monkeypatch.setattr(poller, "INTAKE_CHUNK", 4)
     runner = RecordingRunner()
     monkeypatch.setattr(runtime, "tasks", runner)
     platform = fakes.install(monkeypatch)
     platform.mentions += [
-        mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(10)
+        mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(n)
     ]
+    return runner
+
+
+def test_a_large_walk_is_stored_and_routed_chunk_by_chunk_without_tasks(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = _walk_in_chunks_of_four(runtime, monkeypatch, 10)
     cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
     outcome = poller.poll_cursor(runtime, cursor_id)
     assert (outcome.fetched, outcome.stored) == (10, 10)
@@ -184,13 +190,7 @@ def test_routing_that_fails_in_place_leaves_the_chunk_stored_and_queues_it(
     runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A deadlock while routing a chunk in place undoes only the routing; a task routes it later."""
-    monkeypatch.setattr(poller, "INTAKE_CHUNK", 4)
-    runner = RecordingRunner()
-    monkeypatch.setattr(runtime, "tasks", runner)
-    platform = fakes.install(monkeypatch)
-    platform.mentions += [
-        mention(str(4900000000000010 + i), f"问题{i}", author_uid=str(80 + i)) for i in range(6)
-    ]
+    runner = _walk_in_chunks_of_four(runtime, monkeypatch, 6)
     real = conversations.assign_requests
 
     def deadlock_on_second_chunk(session: Any, runtime_: Runtime, requests: Any) -> Any:
