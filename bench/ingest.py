@@ -1,6 +1,6 @@
 """End-to-end intake per second on PostgreSQL with real Celery workers, beside a bare batched INSERT.
 
-    .venv/bin/python bench/ingest.py [--n 100000] [--accounts 4] [--workers 2] [--page-size 200] [--walk-pages 50]
+    .venv/bin/python bench/ingest.py [--n 100000] [--accounts 4] [--workers 2] [--walk-pages N]
 
 Creates a throw-away database on the machine's PostgreSQL (HUB_TEST_PG, default
 postgresql://postgres@127.0.0.1:5432/postgres) and a dedicated Redis database for the
@@ -29,6 +29,7 @@ items before the hub asks. The bench exits by itself after ``--timeout`` seconds
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import signal
@@ -377,8 +378,8 @@ def main() -> int:
     parser.add_argument(
         "--walk-pages",
         type=int,
-        default=50,
-        help="pages one poll may walk (default 50, the hub's own default); the next poll continues below",
+        default=0,
+        help="pages one poll may walk; the next poll continues below (default: enough for the whole backlog)",
     )
     parser.add_argument("--insert-batch", type=int, default=1000, help="rows per bare INSERT batch")
     parser.add_argument("--customers", type=int, default=0, help="simulated customers (default n/10)")
@@ -390,7 +391,8 @@ def main() -> int:
         row = admin.execute("SHOW server_version").fetchone()
     print(machine(row[0] if row else "?"))
     customers = args.customers or max(80, args.n // 10)
-    max_pages = args.walk_pages
+    per_source = max(math.ceil(args.n * share / 10 / args.accounts) for share in KIND_SHARE.values())
+    max_pages = args.walk_pages or math.ceil(per_source / args.page_size) + 5
     mix = ", ".join(f"{kind} {share}0%" for kind, share in KIND_SHARE.items())
     print(
         f"flood: {args.n:,} items over {args.accounts} accounts ({mix}), "
