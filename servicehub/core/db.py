@@ -138,6 +138,23 @@ def _drop_after_rollback(session: Session, previous_transaction: SessionTransact
 
 
 @contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A SAVEPOINT whose failure also drops the after-commit callbacks registered inside it.
+
+    The outer transaction's own callbacks stay (see ``_drop_after_rollback``); those of the
+    undone part must not fire, or a commit would announce work that never happened.
+    """
+    callbacks = session.info.setdefault("on_commit", [])
+    before = len(callbacks)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        del callbacks[before:]
+        raise
+
+
+@contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
     with factory() as session, session.begin():

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem
+from servicehub.core.db import savepoint
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime
 from servicehub.filters.chain import FilterChain
@@ -60,10 +61,8 @@ def _insert_routed(session: Session, runtime: Runtime, rows: list[dict[str, Any]
     for row, message_id in zip(rows, _reserve_ids(session, len(rows)), strict=True):
         row["id"] = message_id
     kept = [row for row in rows if row["keep"]]
-    callbacks = session.info.setdefault("on_commit", [])
-    before = len(callbacks)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             joined = join_requests(session, runtime, [routable(row["id"], row) for row in kept])
             for row in kept:
                 row["request_id"], row["routed"] = joined.request_of[row["id"]], True
@@ -72,7 +71,6 @@ def _insert_routed(session: Session, runtime: Runtime, rows: list[dict[str, Any]
                 raise _Raced
             finish_routing(session, runtime, joined)
     except (_Raced, DBAPIError) as exc:
-        del callbacks[before:]  # announcements of what was just undone
         log.info(
             "storing %d messages already routed did not work out (%r); storing, then routing", len(rows), exc
         )

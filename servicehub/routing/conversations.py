@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from servicehub.core.bulk import insert_rows
-from servicehub.core.db import utcnow
+from servicehub.core.db import savepoint, utcnow
 from servicehub.core.models import (
     OPEN_STATES,
     AuditEvent,
@@ -156,13 +156,10 @@ def route_in_place(session: Session, runtime: Runtime, messages: Sequence[Routab
     """
     if not messages:
         return
-    callbacks = session.info.setdefault("on_commit", [])
-    before = len(callbacks)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             route_batch(session, runtime, messages)
     except DBAPIError as exc:
-        del callbacks[before:]  # the announcements of what was just undone
         log.info("routing %d new messages in place failed (%s); queued instead", len(messages), exc.orig)
         ids = [m.id for m in messages]
         for start in range(0, len(ids), ROUTE_TASK_BATCH):

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
-from servicehub.core.db import make_engine, make_session_factory, on_commit
+from servicehub.core.db import make_engine, make_session_factory, on_commit, savepoint
 from servicehub.core.events import InProcessBus
 from servicehub.core.tasks import REGISTRY, InProcessRunner, SyncRunner, enqueue_on_commit, task
 
@@ -73,6 +74,20 @@ def test_after_commit_callback_failure_does_not_break_the_commit() -> None:
         on_commit(session, lambda: ran.append("second"))
         session.commit()
     assert ran == ["second"]
+
+
+def test_a_failed_savepoint_drops_only_its_own_after_commit_callbacks(tmp_path: Path) -> None:
+    factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
+    ran: list[str] = []
+    with factory() as session:
+        on_commit(session, lambda: ran.append("outer"))
+        with pytest.raises(RuntimeError), savepoint(session):
+            on_commit(session, lambda: ran.append("undone"))
+            raise RuntimeError("deadlock")
+        with savepoint(session):
+            on_commit(session, lambda: ran.append("kept"))
+        session.commit()
+    assert ran == ["outer", "kept"]
 
 
 async def test_in_process_bus_delivers_events_published_from_threads() -> None:
