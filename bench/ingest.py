@@ -52,6 +52,7 @@ import psycopg
 import redis
 from sqlalchemy import func, insert, select, text, update
 
+from bench.cpu import CpuMeter
 from servicehub.adapters.simulator import SimConfig, SimulatorThread, run_simulator_in_thread
 from servicehub.adapters.simulator.corpus import ACCOUNT
 from servicehub.adapters.simulator.traffic import TrafficPlanner
@@ -447,12 +448,16 @@ def main() -> int:
             with runtime.sessions.begin() as s:
                 s.execute(update(PollCursor).values(next_poll_at=utcnow(), interval_seconds=0.5))
             poller = Poller(runtime)
+            meter = CpuMeter(worker_group=worker.pid)
+            meter.start()
             poller.start()
             elapsed = wait_until_done(runtime, warm + args.n, args.timeout, worker)
             poller.stopped.set()
+            meter.stop()
             rate = args.n / elapsed
             print(f"end-to-end intake: {args.n:,} items in {elapsed:.1f} s = {rate:,.0f} messages/s")
             print(f"  {outcome(runtime)}")
+            print(f"  {meter.report(elapsed, args.n)}")
             stop_workers(worker)
             rows, spent = bare_insert(runtime, args.insert_batch)
             bare = rows / spent
