@@ -79,6 +79,15 @@ class ReplyTarget:
     comment_id: str | None = None
     user_uid: str | None = None
 
+    def as_dict(self) -> dict[str, str | None]:
+        """The stored form (``dataclasses.asdict`` does the same, several times slower)."""
+        return {
+            "kind": self.kind,
+            "status_id": self.status_id,
+            "comment_id": self.comment_id,
+            "user_uid": self.user_uid,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:

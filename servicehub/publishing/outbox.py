@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -79,7 +78,7 @@ def queue_reply(
         account_id=request.account_id,
         request_id=request.id,
         kind=OutboundKind.REPLY,
-        target=asdict(target),
+        target=target.as_dict(),
         text=text,
         idempotency_key=key,
         created_by=user_id,

@@ -27,6 +27,7 @@ from servicehub.adapters.errors import (
     TokenExpired,
     Unavailable,
 )
+from servicehub.adapters.http import http_client
 from servicehub.adapters.wechat import push, signing
 from servicehub.adapters.wechat.access_token import AccessTokenCache
 from servicehub.adapters.wechat.crypto import MessageCrypto
@@ -67,7 +68,7 @@ class WeChatAdapter:
         self._crypto = MessageCrypto(aes_key, config.app_key) if aes_key else None
         self._max_push_age = float(config.extra.get("max_push_age_seconds", DEFAULT_MAX_PUSH_AGE))
         self._clock, self._sleep, self._rng = clock, sleep, rng
-        self._http = httpx.Client(
+        self._http = http_client(
             base_url=config.api_base,
             timeout=config.timeout_seconds,
             transport=transport,

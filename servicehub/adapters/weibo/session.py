@@ -22,6 +22,7 @@ import orjson
 
 from servicehub.adapters.base import PlatformConfig
 from servicehub.adapters.errors import MalformedPayload, PlatformError, RateLimited, Unavailable
+from servicehub.adapters.http import http_client
 from servicehub.adapters.weibo.errors import ConnectFailed, is_error_body, next_top_of_hour, to_platform_error
 from servicehub.adapters.weibo.mapping import rate_limit_from
 
@@ -56,7 +57,7 @@ class WeiboSession:
         headers = {"User-Agent": "servicehub-weibo/0.1", "Accept": "application/json"}
         if access_token:
             headers["Authorization"] = f"OAuth2 {access_token}"
-        self._client = httpx.Client(
+        self._client = http_client(
             transport=transport,
             timeout=httpx.Timeout(config.timeout_seconds),
             headers=headers,
