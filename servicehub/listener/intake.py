@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
 from servicehub.core.bulk import insert_rows
 from servicehub.core.db import dialect_insert, utcnow
+from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.filters.chain import FilterChain
 from servicehub.filters.verdict import FilterInput, RecentText, Verdict
@@ -35,7 +36,6 @@ from servicehub.routing.conversations import Routable
 
 RECENT_WINDOW = timedelta(hours=2)
 RECENT_PER_AUTHOR = 20  # the duplicate filter compares against an author's latest messages
-LOOKUP_CHUNK = 1000  # ids per IN (...) list: well inside every driver's parameter limit
 
 _MESSAGES = cast(Table, Message.__table__)
 _IDENTITIES = cast(Table, CustomerIdentity.__table__)
@@ -68,7 +68,7 @@ def judge(
     unique = _not_stored(session, account, unique)
     if not unique:
         return []
-    customers = _upsert_customers(session, unique)
+    customers = _customers(session, unique)
     recent = _recent_texts(session, account, unique, customers)
     verdicts = chain.run_batch([_filter_input(i) for i in unique], recent)
     verdicts = [_not_for_service(i, v) for i, v in zip(unique, verdicts, strict=True)]
@@ -136,7 +136,7 @@ def _row(account: Account, item: InboundItem, verdict: Verdict, customer_id: int
         "created_at": item.created_at,
         "received_at": now,
         "thread_id": item.thread_id,
-        "reply_target": asdict(item.reply_target),
+        "reply_target": item.reply_target.as_dict(),
         "raw": dict(item.raw),
         "keep": verdict.keep,
         "drop_reason": verdict.reason,
@@ -146,11 +146,6 @@ def _row(account: Account, item: InboundItem, verdict: Verdict, customer_id: int
         "duplicate_of": verdict.duplicate_of,
         "routed": not verdict.keep,
     }
-
-
-def chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _not_stored(session: Session, account: Account, items: list[InboundItem]) -> list[InboundItem]:
@@ -163,7 +158,9 @@ def _not_stored(session: Session, account: Account, items: list[InboundItem]) ->
         for part in chunks(sorted(ids)):
             stored = session.scalars(
                 select(Message.platform_id).where(
-                    Message.account_id == account.id, Message.kind == kind, Message.platform_id.in_(part)
+                    Message.account_id == account.id,
+                    Message.kind == kind,
+                    one_of(session, Message.platform_id, part),
                 )
             )
             known.update((kind, platform_id) for platform_id in stored)
@@ -195,11 +192,31 @@ def _identities(session: Session, platform: str, uids: Sequence[str]) -> dict[st
                 CustomerIdentity.customer_id,
                 CustomerIdentity.screen_name,
                 CustomerIdentity.followers_count,
-            ).where(CustomerIdentity.platform == platform, CustomerIdentity.platform_uid.in_(part))
+            ).where(
+                CustomerIdentity.platform == platform, one_of(session, CustomerIdentity.platform_uid, part)
+            )
         )
         for uid, ident_id, customer_id, name, followers in rows:
             found[uid] = (ident_id, customer_id, name, followers)
     return found
+
+
+def _customers(session: Session, items: Sequence[InboundItem]) -> dict[str, int]:
+    """:func:`_upsert_customers`, on PostgreSQL in a short transaction of its own.
+
+    Two workers hearing the same new author both insert its identity; the second insert
+    waits until the first one's transaction ends. Inside the intake transaction that wait
+    lasted until the other worker had filtered, stored and routed its whole chunk (in a
+    100k-message flood, half of the run's wall time); committed at once it lasts
+    milliseconds. A customer committed without the messages that named it (the intake then
+    fails) is harmless: the retried intake finds and uses it. SQLite has a single writer,
+    so there it stays in the caller's transaction.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):
+        return _upsert_customers(session, items)
+    with Session(bind) as own, own.begin():
+        return _upsert_customers(own, items)
 
 
 def _upsert_customers(session: Session, items: Sequence[InboundItem]) -> dict[str, int]:
@@ -289,9 +306,9 @@ def _recent_texts(
                 .label("rank"),
             )
             .where(
-                Message.customer_id.in_(sorted({customers[uid] for uid in part})),
+                one_of(session, Message.customer_id, sorted({customers[uid] for uid in part})),
                 Message.account_id == account.id,
-                Message.author_uid.in_(part),
+                one_of(session, Message.author_uid, part),
                 Message.received_at >= since,
             )
             .subquery()

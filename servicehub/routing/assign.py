@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from servicehub.core.bulk import insert_rows
 from servicehub.core.db import utcnow
+from servicehub.core.lookup import one_of
 from servicehub.core.models import (
     OPEN_STATES,
     Account,
@@ -108,8 +109,8 @@ def previous_assignees(session: Session, requests: Sequence[ServiceRequest]) -> 
                 .label("rank"),
             )
             .where(
-                ServiceRequest.customer_id.in_(customers[start : start + 500]),
-                ServiceRequest.account_id.in_(accounts),
+                one_of(session, ServiceRequest.customer_id, customers[start : start + 500]),
+                one_of(session, ServiceRequest.account_id, accounts),
                 ServiceRequest.assignee_id.is_not(None),
             )
             .subquery()

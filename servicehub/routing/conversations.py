@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from servicehub.core.bulk import insert_rows
 from servicehub.core.db import savepoint, utcnow
+from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import (
     OPEN_STATES,
     AuditEvent,
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # a deadlock victim's whole batch is routed again
 RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
-LOOKUP_CHUNK = 500  # thread keys / ids per IN (...) list
 ROUTE_TASK_BATCH = 500  # message ids per routing task
 
 ThreadRef = tuple[int, str]  # (account id, thread key)
@@ -171,15 +171,10 @@ def route_in_place(session: Session, runtime: Runtime, messages: Sequence[Routab
             )
 
 
-def _chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _claim(session: Session, message_ids: Sequence[int]) -> list[Routable]:
     """The batch's unrouted kept messages, locked (messages another router holds are its own)."""
     claimed: list[Routable] = []
-    for part in _chunks(sorted(set(message_ids))):
+    for part in chunks(sorted(set(message_ids))):
         stmt = (
             select(
                 Message.id,
@@ -191,7 +186,7 @@ def _claim(session: Session, message_ids: Sequence[int]) -> list[Routable]:
                 Message.received_at,
                 Message.sentiment,
             )
-            .where(Message.id.in_(part), Message.routed.is_(False), Message.keep.is_(True))
+            .where(one_of(session, Message.id, part), Message.routed.is_(False), Message.keep.is_(True))
             .order_by(Message.id)
         )
         if session.get_bind().dialect.name == "postgresql":
@@ -207,12 +202,12 @@ def _lock_open(session: Session, refs: Collection[ThreadRef]) -> dict[ThreadRef,
     for account_id, key in refs:
         by_account.setdefault(account_id, []).append(key)
     for account_id, keys in sorted(by_account.items()):
-        for part in _chunks(sorted(keys)):
+        for part in chunks(sorted(keys)):
             stmt = (
                 select(ServiceRequest)
                 .where(
                     ServiceRequest.account_id == account_id,
-                    ServiceRequest.thread_key.in_(part),
+                    one_of(session, ServiceRequest.thread_key, part),
                     ServiceRequest.state.in_(OPEN_STATES),
                 )
                 .order_by(ServiceRequest.id)
@@ -326,8 +321,8 @@ def _new_row(ref: ThreadRef, joined: list[Routable], created_at: datetime) -> di
 
 def _load(session: Session, ids: Sequence[int]) -> list[ServiceRequest]:
     loaded: list[ServiceRequest] = []
-    for part in _chunks(sorted(ids)):
-        loaded.extend(session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(part))))
+    for part in chunks(sorted(ids)):
+        loaded.extend(session.scalars(select(ServiceRequest).where(one_of(session, ServiceRequest.id, part))))
     return loaded
 
 
@@ -358,12 +353,15 @@ def _prioritize(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
     batch = Counter(row["customer_id"] for row in rows)
     tiers: dict[int, int] = {}
     recent: dict[int, int] = {}
-    for part in _chunks(sorted(batch)):
-        found = session.execute(select(Customer.id, Customer.tier).where(Customer.id.in_(part)))
+    for part in chunks(sorted(batch)):
+        found = session.execute(select(Customer.id, Customer.tier).where(one_of(session, Customer.id, part)))
         tiers.update({customer_id: tier for customer_id, tier in found})
         counts = session.execute(
             select(ServiceRequest.customer_id, func.count())
-            .where(ServiceRequest.customer_id.in_(part), ServiceRequest.created_at >= now - REPEAT_WINDOW)
+            .where(
+                one_of(session, ServiceRequest.customer_id, part),
+                ServiceRequest.created_at >= now - REPEAT_WINDOW,
+            )
             .group_by(ServiceRequest.customer_id)
         )
         recent.update({customer_id: n for customer_id, n in counts})

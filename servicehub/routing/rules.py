@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicehub.core.lookup import one_of
 from servicehub.core.models import (
     AccountOperator,
     ListeningTask,
@@ -115,7 +116,7 @@ def heard(session: Session, request_ids: Sequence[int]) -> dict[int, tuple[str, 
     found: dict[int, tuple[list[str], set[str]]] = {rid: ([], set()) for rid in request_ids}
     rows = session.execute(
         select(Message.request_id, Message.text, Message.tags).where(
-            Message.request_id.in_(list(request_ids))
+            one_of(session, Message.request_id, request_ids)
         )
     )
     for rid, text, tags in rows:

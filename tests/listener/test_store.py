@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from servicehub.adapters.base import InboundItem
 from servicehub.core.models import Account, Message, ServiceRequest
@@ -86,3 +86,25 @@ def test_items_another_worker_stores_meanwhile_are_neither_duplicated_nor_counte
         assert s.scalar(select(func.count()).select_from(Message)) == 8
         assert s.scalar(select(func.count()).where(Message.request_id.is_not(None))) == 6
     assert all(count == pointing for count, pointing in _consistent(runtime))
+
+
+def test_a_new_author_heard_by_two_workers_holds_up_neither(pg_runtime: Runtime) -> None:
+    """PostgreSQL only. The first intake's transaction is still open (it is filtering and
+    routing its chunk) when a second worker hears the same new author: the second must find
+    the customer at once instead of waiting for the first transaction to end."""
+    runtime, world = pg_runtime, build_world(pg_runtime)
+    with runtime.sessions() as first, runtime.sessions() as second:
+        account = first.get(Account, world.inhouse_account_id)
+        assert account is not None
+        intake(first, account, [mention("4900000000500001", "宽带断了", author_uid="777")], chain_for(first))
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait fails the test, not hangs it
+        other = second.get(Account, world.partner_account_id)
+        assert other is not None
+        intake(
+            second, other, [mention("4900000000500002", "宽带也断了", author_uid="777")], chain_for(second)
+        )
+        second.commit()
+        first.commit()
+    with runtime.sessions() as s:
+        customers = set(s.scalars(select(Message.customer_id)))
+        assert len(customers) == 1 and s.scalar(select(func.count()).select_from(Message)) == 2
