@@ -52,3 +52,9 @@ def test_one_of_sends_one_parameter_on_postgresql(pg_runtime: Runtime) -> None:
     assert len(sent) == 1 and isinstance(sent[0], dict)
     (values,) = sent[0].values()
     assert values == list(range(2000))
+
+
+def test_postgresql_plans_each_bulk_look_up_with_its_values(pg_runtime: Runtime) -> None:
+    """A generic plan made while a table was small kept scanning it whole once it had grown."""
+    with pg_runtime.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
