@@ -31,28 +31,23 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
-import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-import psycopg
-import redis
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
 
 from bench.cpu import CpuMeter
+from bench.harness import claimed_broker, machine, scratch_database, start_workers, stop_workers
 from servicehub.adapters.simulator import SimConfig, SimulatorThread, run_simulator_in_thread
 from servicehub.adapters.simulator.corpus import ACCOUNT
 from servicehub.adapters.simulator.traffic import TrafficPlanner
@@ -66,58 +61,11 @@ from servicehub.core.tasks import SyncRunner
 from servicehub.core.users import create_user, ensure_org
 from servicehub.listener.accounts import register_account
 
-ADMIN_URL = os.environ.get("HUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE = os.environ.get("HUB_BENCH_REDIS", "redis://127.0.0.1:6379").rstrip("/")
-CLAIM = "servicehub:bench-ingest:claim"
 APP_KEY, APP_SECRET, SECRET = "bench-app", "bench-app-secret", "bench-secret"
 KIND_SHARE = {"mention": 5, "comment": 3, "message": 2}  # of every 10 flooded items
 SAME_TEXT = 10  # customers per burst call saying the same thing (an outage: many say it)
 OPERATORS_PER_ACCOUNT = 3
 WORKER_LOG = Path(tempfile.gettempdir()) / f"hub-bench-ingest-worker-{os.getpid()}.log"
-
-
-def machine(pg_version: str) -> str:
-    cpu = platform.processor() or "unknown CPU"
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()} "
-        f"({platform.machine()}), PostgreSQL {pg_version}"
-    )
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"hub_bench_ingest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def claimed_broker() -> Iterator[str]:
-    """A Redis database no other bench run uses, flushed before and after."""
-    token = f"{os.getpid()}:{uuid.uuid4().hex}"
-    for number in range(15, 7, -1):
-        url = f"{REDIS_BASE}/{number}"
-        client = redis.Redis.from_url(url)
-        if client.set(CLAIM, token, nx=True, ex=3600):
-            break
-    else:
-        raise SystemExit("no free Redis database (15..8) for the broker: another bench run holds each")
-    client.flushdb()
-    client.set(CLAIM, token, ex=3600)
-    try:
-        yield url
-    finally:
-        client.flushdb()
 
 
 def hub_env(
@@ -226,31 +174,6 @@ def flood(sim: httpx.Client, accounts: list[tuple[str, str]], n: int, seed_: int
                 del plan[key]
 
 
-def start_workers(env: dict[str, str], workers: int, log_path: Path) -> subprocess.Popen[bytes]:
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "servicehub.cli", "worker", "--concurrency", str(workers)],
-        env={**os.environ, **env},
-        cwd=env["HUB_HUB__DATA_DIR"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: stopped as a whole, children included
-    )
-
-
-def stop_workers(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with suppress(ProcessLookupError):
-        proc.terminate()  # Celery's warm shutdown: the pool finishes its tasks and exits
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
 class Poller(threading.Thread):
     """Enqueues ``listener.poll_due`` every ``every`` seconds, as beat would (faster)."""
 
@@ -336,7 +259,7 @@ def bare_insert(runtime: Runtime, batch: int) -> tuple[int, float]:
 
     Only the INSERT and its COMMIT are timed, not reading the rows back.
     """
-    table = Message.__table__
+    table = cast(Table, Message.__table__)
     columns = [c for c in table.columns if c.name != "id"]
     rows_done, spent, after = 0, 0.0, 0
     with runtime.engine.connect() as conn:
@@ -386,11 +309,12 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=0, help="simulated customers (default n/10)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="whole runs (fresh database each); medians shown"
+    )
     args = parser.parse_args()
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        row = admin.execute("SHOW server_version").fetchone()
-    print(machine(row[0] if row else "?"))
+    print(machine())
     customers = args.customers or max(80, args.n // 10)
     per_source = max(math.ceil(args.n * share / 10 / args.accounts) for share in KIND_SHARE.values())
     max_pages = args.walk_pages or math.ceil(per_source / args.page_size) + 5
@@ -400,12 +324,30 @@ def main() -> int:
         f"{customers:,} customers; {args.workers} Celery worker processes; page size {args.page_size}, "
         f"walk cap {max_pages} pages"
     )
+    results = []
+    for number in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"run {number} of {args.repeat}")
+        results.append(run(args, customers, max_pages))
+    if args.repeat > 1:
+        rates, bares = sorted(r for r, _ in results), sorted(b for _, b in results)
+        ratios = sorted(r / b for r, b in results)
+        print(
+            f"median of {args.repeat} runs: {statistics.median(rates):,.0f} messages/s "
+            f"(range {rates[0]:,.0f}-{rates[-1]:,.0f}); bare INSERT {statistics.median(bares):,.0f} rows/s; "
+            f"ratio {statistics.median(ratios):.2f} (range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+        )
+    return 0
+
+
+def run(args: argparse.Namespace, customers: int, max_pages: int) -> tuple[float, float]:
+    """One whole run in a fresh database and broker: (messages/s, bare INSERT rows/s)."""
     sim_handle: SimulatorThread | None = None
     worker: subprocess.Popen[bytes] | None = None
     poller: Poller | None = None
     with (
         claimed_broker() as broker,
-        scratch_database() as url,
+        scratch_database("hub_bench_ingest") as url,
         tempfile.TemporaryDirectory(prefix="hub-bench-") as data_dir,
     ):
         runtime: Runtime | None = None
@@ -484,7 +426,7 @@ def main() -> int:
                 sim_handle.stop()
             if runtime is not None:
                 runtime.close()
-    return 0
+    return rate, bare
 
 
 if __name__ == "__main__":

@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
-import platform
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
 from sqlalchemy import delete, func, insert, select, update
 
+from bench.harness import machine, scratch_database
 from servicehub.core import migrate
 from servicehub.core.models import (
     Account,
@@ -48,21 +45,8 @@ from servicehub.core.runtime import Runtime, build_runtime
 from servicehub.core.settings import load_settings
 from servicehub.core.tasks import SyncRunner
 
-ADMIN_URL = os.environ.get("HUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 OPERATORS = 24
 ACCOUNTS = 4
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()} ({platform.machine()})"
 
 
 def runtime_for(url: str) -> Runtime:
@@ -166,7 +150,7 @@ def bare_update(runtime: Runtime, batch: int) -> float:
     return time.perf_counter() - start
 
 
-def _assigner(url: str, batch: int, go: mp.synchronize.Event, out: mp.Queue[int]) -> None:  # type: ignore[name-defined]
+def _assigner(url: str, batch: int, go: mp.synchronize.Event, out: mp.Queue[int]) -> None:
     from servicehub.routing.assign import assign_backlog
 
     runtime = runtime_for(url)
@@ -210,16 +194,16 @@ def main() -> int:
     parser.add_argument("--assigners", type=int, default=4)
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
-    name = f"hub_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        version = admin.execute("SHOW server_version").fetchone()
-        admin.execute(f'CREATE DATABASE "{name}"')
+    print(machine())
     print(
-        f"database: PostgreSQL {version[0] if version else '?'}; {args.requests} requests, "
-        f"{OPERATORS} operators over {ACCOUNTS} accounts, batches of {args.batch}"
+        f"{args.requests} requests, {OPERATORS} operators over {ACCOUNTS} accounts, batches of {args.batch}"
     )
-    url = f"{ADMIN_URL.rpartition('/')[0]}/{name}"
+    with scratch_database("hub_bench_routing") as url:
+        measure(args, url)
+    return 0
+
+
+def measure(args: argparse.Namespace, url: str) -> None:
     runtime = runtime_for(url)
     try:
         migrate.upgrade(runtime.engine)
@@ -242,9 +226,6 @@ def main() -> int:
         )
     finally:
         runtime.close()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return 0
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.harness import cpu_model  # noqa: E402
 from servicehub.filters.sentiment_data import WAIMAI_FILE, WEIBO_FILE, read_labelled, split  # noqa: E402
 from servicehub.filters.textnorm import strip_emoticons  # noqa: E402
 
@@ -139,15 +140,9 @@ CONTENDERS: dict[str, Callable[[], Scorer]] = {
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import numpy
+
+    cpu = cpu_model()
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
