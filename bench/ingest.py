@@ -258,7 +258,7 @@ def bare_insert(runtime: Runtime, batch: int) -> tuple[int, float]:
     """Insert every stored message again (new platform ids), ``batch`` rows per executemany and commit.
 
     Only the INSERT and its COMMIT are timed, not reading the rows back. The connection is
-    a plain SQLAlchemy one, without the hub's connection options (``POSTGRES_OPTIONS``
+    a plain SQLAlchemy one, without the hub's session settings (``POSTGRES_SESSION``
     re-plans every run of a statement, which slows a prepared executemany down).
     """
     table = cast(Table, Message.__table__)

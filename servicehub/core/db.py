@@ -70,7 +70,9 @@ def utcnow() -> datetime:
 # plan for it. A generic plan of a bulk look-up (``key = ANY(:keys)``) made while a table was
 # still small scanned the whole table later: 170 ms instead of 2 ms per look-up once the
 # intake had stored 100k messages. Planning each run with its values costs a fraction of that.
-POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+# Set per connection rather than as a startup option, which connection poolers such as
+# PgBouncer refuse.
+POSTGRES_SESSION = "SET plan_cache_mode = force_custom_plan"
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
@@ -84,14 +86,15 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(
-        url,
-        echo=echo,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        connect_args={"options": POSTGRES_OPTIONS},
-    )
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    event.listen(engine, "connect", _postgres_session)
+    return engine
+
+
+def _postgres_session(dbapi_conn: Any, _record: Any) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute(POSTGRES_SESSION)
+    dbapi_conn.commit()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
