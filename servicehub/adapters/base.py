@@ -37,10 +37,13 @@ class Source(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PlatformUser:
+    """A customer as a payload shows them. ``screen_name`` "" and ``followers_count`` None
+    mean the payload did not say (a push names only the sender's uid), not that they are empty."""
+
     platform: str
     uid: str
     screen_name: str
-    followers_count: int = 0
+    followers_count: int | None = None
     avatar_url: str | None = None
 
 

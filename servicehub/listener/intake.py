@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -39,6 +39,13 @@ RECENT_PER_AUTHOR = 20  # the duplicate filter compares against an author's late
 
 _MESSAGES = cast(Table, Message.__table__)
 _IDENTITIES = cast(Table, CustomerIdentity.__table__)
+
+
+class Author(NamedTuple):
+    """What intake knows of a message's author: its customer, and its screen name so far."""
+
+    customer_id: int
+    screen_name: str
 
 
 @dataclass(frozen=True)
@@ -68,13 +75,13 @@ def judge(
     unique = _not_stored(session, account, unique)
     if not unique:
         return []
-    customers = _customers(session, unique)
-    recent = _recent_texts(session, account, unique, customers)
+    authors = _customers(session, unique)
+    recent = _recent_texts(session, account, unique, authors)
     verdicts = chain.run_batch([_filter_input(i) for i in unique], recent)
     verdicts = [_not_for_service(i, v) for i, v in zip(unique, verdicts, strict=True)]
     now = utcnow()
     return [
-        _row(account, item, verdict, customers[item.author.uid], now)
+        _row(account, item, verdict, authors[item.author.uid], now)
         for item, verdict in zip(unique, verdicts, strict=True)
     ]
 
@@ -123,15 +130,15 @@ def _filter_input(item: InboundItem) -> FilterInput:
     )
 
 
-def _row(account: Account, item: InboundItem, verdict: Verdict, customer_id: int, now: Any) -> dict[str, Any]:
+def _row(account: Account, item: InboundItem, verdict: Verdict, author: Author, now: Any) -> dict[str, Any]:
     return {
         "platform": item.platform,
         "kind": str(item.kind),
         "platform_id": item.platform_id,
         "account_id": account.id,
-        "customer_id": customer_id,
+        "customer_id": author.customer_id,
         "author_uid": item.author.uid,
-        "author_name": item.author.screen_name[:120],
+        "author_name": item.author.screen_name[:120] or author.screen_name,
         "text": item.text,
         "created_at": item.created_at,
         "received_at": now,
@@ -201,7 +208,7 @@ def _identities(session: Session, platform: str, uids: Sequence[str]) -> dict[st
     return found
 
 
-def _customers(session: Session, items: Sequence[InboundItem]) -> dict[str, int]:
+def _customers(session: Session, items: Sequence[InboundItem]) -> dict[str, Author]:
     """:func:`_upsert_customers`, on PostgreSQL in a short transaction of its own.
 
     Two workers hearing the same new author both insert its identity; the second insert
@@ -219,33 +226,34 @@ def _customers(session: Session, items: Sequence[InboundItem]) -> dict[str, int]
         return _upsert_customers(own, items)
 
 
-def _upsert_customers(session: Session, items: Sequence[InboundItem]) -> dict[str, int]:
-    """Customer id per author uid, creating identities (and customers) that are new."""
+def _upsert_customers(session: Session, items: Sequence[InboundItem]) -> dict[str, Author]:
+    """Customer and screen name per author uid, creating identities (and customers) that are new.
+
+    A payload that does not carry the author's profile (a push names only the sender's uid)
+    leaves the known screen name and follower count as they are.
+    """
     platform = items[0].platform
     authors = {i.author.uid: i.author for i in items}
     uids = sorted(authors)
     known = _identities(session, platform, uids)
     changed = []
-    for uid, (ident_id, _, name, followers) in known.items():
+    result: dict[str, Author] = {}
+    for uid, (ident_id, customer_id, name, followers) in known.items():
         author = authors[uid]
-        if (name, followers) != (author.screen_name[:120], author.followers_count):
-            changed.append(
-                {
-                    "id": ident_id,
-                    "screen_name": author.screen_name[:120],
-                    "followers_count": author.followers_count,
-                }
-            )
+        now_name = author.screen_name[:120] or name
+        now_followers = followers if author.followers_count is None else author.followers_count
+        if (name, followers) != (now_name, now_followers):
+            changed.append({"id": ident_id, "screen_name": now_name, "followers_count": now_followers})
+        result[uid] = Author(customer_id, now_name)
     if changed:  # in uid order, like the inserts below
         session.execute(update(CustomerIdentity), changed)
-    result = {uid: row[1] for uid, row in known.items()}
     missing = [authors[uid] for uid in uids if uid not in known]
     if missing:
         result.update(_create_customers(session, platform, missing))
     return result
 
 
-def _create_customers(session: Session, platform: str, authors: list[PlatformUser]) -> dict[str, int]:
+def _create_customers(session: Session, platform: str, authors: list[PlatformUser]) -> dict[str, Author]:
     """New customers with these identities; where another worker created one meanwhile, theirs."""
     now = utcnow()
     customer_ids = list(
@@ -273,7 +281,7 @@ def _create_customers(session: Session, platform: str, authors: list[PlatformUse
             "platform": platform,
             "platform_uid": a.uid,
             "screen_name": a.screen_name[:120],
-            "followers_count": a.followers_count,
+            "followers_count": a.followers_count or 0,
             "updated_at": now,
         }
         for a, customer_id in zip(authors, customer_ids, strict=True)
@@ -284,11 +292,12 @@ def _create_customers(session: Session, platform: str, authors: list[PlatformUse
         spare = [cid for a, cid in zip(authors, customer_ids, strict=True) if a.uid not in created]
         session.execute(delete(Customer).where(Customer.id.in_(spare)))
         created.update({uid: row[1] for uid, row in _identities(session, platform, lost).items()})
-    return created
+    names = {a.uid: a.screen_name[:120] for a in authors}
+    return {uid: Author(customer_id, names[uid]) for uid, customer_id in created.items()}
 
 
 def _recent_texts(
-    session: Session, account: Account, items: Sequence[InboundItem], customers: dict[str, int]
+    session: Session, account: Account, items: Sequence[InboundItem], known: dict[str, Author]
 ) -> dict[str, list[RecentText]]:
     """Each author's latest messages to this account (by customer: an indexed look-up)."""
     authors = sorted({i.author.uid for i in items})
@@ -306,7 +315,7 @@ def _recent_texts(
                 .label("rank"),
             )
             .where(
-                one_of(session, Message.customer_id, sorted({customers[uid] for uid in part})),
+                one_of(session, Message.customer_id, sorted({known[uid].customer_id for uid in part})),
                 Message.account_id == account.id,
                 one_of(session, Message.author_uid, part),
                 Message.received_at >= since,

@@ -111,3 +111,25 @@ def test_follow_events_are_stored_but_never_become_requests(runtime: Runtime) ->
     with runtime.sessions() as s:
         stored = s.scalars(select(Message)).one()
         assert (stored.keep, stored.drop_reason, stored.routed) == (False, "event", True)
+
+
+def test_a_payload_without_the_profile_keeps_what_is_known_of_the_customer(runtime: Runtime) -> None:
+    """A fans-service push names only the sender's uid: the customer's screen name and follower
+    count, known from an earlier mention, stay, and the pushed message shows that name."""
+    import dataclasses
+
+    from servicehub.adapters.base import ItemKind, PlatformUser
+
+    world = build_world(runtime)
+    _intake(runtime, world.inhouse_account_id, [mention("4900000000000031", "宽带断了", name="老王2024")])
+    pushed = dataclasses.replace(
+        mention("push-2489518277-1-a", "还没修好"),
+        kind=ItemKind.PRIVATE_MESSAGE,
+        author=PlatformUser(platform="weibo", uid="2489518277", screen_name=""),
+    )
+    _intake(runtime, world.inhouse_account_id, [pushed])
+    with runtime.sessions() as s:
+        ident = s.scalars(select(CustomerIdentity)).one()
+        assert (ident.screen_name, ident.followers_count) == ("老王2024", 10)
+        names = {pid: name for pid, name in s.execute(select(Message.platform_id, Message.author_name))}
+    assert names == {"4900000000000031": "老王2024", "push-2489518277-1-a": "老王2024"}

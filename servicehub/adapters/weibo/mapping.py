@@ -121,7 +121,7 @@ def user_from(payload: Any, field: str = "user") -> PlatformUser:
         platform=PLATFORM,
         uid=object_id(user, field),
         screen_name=str(screen_name),
-        followers_count=as_int(user.get("followers_count")),
+        followers_count=as_int(user["followers_count"]) if "followers_count" in user else None,
         avatar_url=str(avatar) if avatar else None,
     )
 

@@ -132,7 +132,7 @@ def test_optional_fields_may_be_missing() -> None:
     }
     item = mapping.status_to_item(status, ACCOUNT_UID)
     assert item.author.screen_name == ""
-    assert item.author.followers_count == 0
+    assert item.author.followers_count is None  # not said: the stored count is kept
     assert item.author.avatar_url is None
 
 
