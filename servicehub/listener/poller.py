@@ -89,6 +89,10 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
         account = session.get(Account, cursor.account_id) if cursor else None
         if cursor is None or account is None:
             return PollOutcome(cursor_id, error="cursor gone")
+        if cursor.source not in listened_sources(account):  # switched off: keep the cursor, don't poll
+            _release(session, cursor, interval=runtime.settings.listener.max_interval_seconds, error="")
+            session.commit()
+            return PollOutcome(cursor_id, error="switched off")
         budget = budget_for(runtime)
         per_hour = runtime.settings.listener.hourly_budget
         if not may_poll(budget, account.id, tier=TIER[Source(cursor.source)], per_hour=per_hour):
@@ -206,11 +210,21 @@ def _record_failure(
     log.warning("polling %s/%s failed: %s", account.display_name, cursor.source, exc)
 
 
+def listened_sources(account: Account) -> set[str]:
+    """The sources the account is polled for (by default all of them)."""
+    return set(account.listening.get("sources") or [s.value for s in SOURCE_ORDER])
+
+
 def ensure_cursors(session: Session, account: Account) -> None:
-    """One cursor per source the account listens to (by default all its platform can be polled for)."""
+    """One cursor per source the account listens to (by default all its platform can be polled
+    for); a source switched (back) on is due at once, from where its cursor stopped."""
     pollable = {s.value for s in pollable_sources(account.platform)}
-    wanted = [s for s in account.listening.get("sources") or [s.value for s in SOURCE_ORDER] if s in pollable]
-    have = set(session.scalars(select(PollCursor.source).where(PollCursor.account_id == account.id)))
-    for source in wanted:
+    wanted = listened_sources(account) & pollable
+    have = {
+        c.source: c for c in session.scalars(select(PollCursor).where(PollCursor.account_id == account.id))
+    }
+    for source in sorted(wanted):
         if source not in have:
             session.add(PollCursor(account_id=account.id, source=source))
+        elif have[source].next_poll_at > utcnow():
+            have[source].next_poll_at = utcnow()

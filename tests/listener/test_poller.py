@@ -8,7 +8,7 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, Message, PollCursor, ServiceRequest
 from servicehub.core.runtime import Runtime
 from servicehub.listener import poller
-from servicehub.listener.accounts import store_token
+from servicehub.listener.accounts import set_listening, store_token
 from tests import fakes
 from tests.factories import World, build_world, mention
 
@@ -151,3 +151,29 @@ def test_outage_backs_off(runtime: Runtime, world: World, monkeypatch: pytest.Mo
             intervals.append(cursor.interval_seconds)
             assert "502" in cursor.last_error
     assert intervals[1] > intervals[0]
+
+
+def test_a_source_switched_off_is_not_polled_and_resumes_from_its_cursor_when_switched_on(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.mentions.append(mention("4900000000000041", "宽带坏了"))
+    cursor_id = _mentions_cursor(runtime, world.inhouse_account_id)
+    assert poller.poll_cursor(runtime, cursor_id).stored == 1
+
+    def listen(sources: list[str]) -> None:
+        with runtime.sessions.begin() as s:
+            account = s.get(Account, world.inhouse_account_id)
+            assert account is not None
+            set_listening(s, account, sources, actor_id=world.admin_id)
+
+    listen(["direct_messages", "comments_to_me"])
+    platform.mentions.append(mention("4900000000000042", "还是坏的", author_uid="5"))
+    fetches = platform.fetches
+    assert poller.poll_cursor(runtime, cursor_id).error == "switched off"
+    assert platform.fetches == fetches  # the platform was not asked
+    listen(["mentions", "direct_messages", "comments_to_me"])
+    with runtime.sessions() as s:
+        assert cursor_id in poller.due_cursors(s, utcnow())  # due at once
+    outcome = poller.poll_cursor(runtime, cursor_id)
+    assert (outcome.fetched, outcome.stored) == (1, 1)  # from the cursor: nothing lost, nothing again
