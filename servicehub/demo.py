@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import httpx
 from sqlalchemy import select
 
+from servicehub.adapters.base import Source
 from servicehub.adapters.simulator import corpus
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.core.db import utcnow
@@ -28,7 +29,7 @@ from servicehub.core.roles import ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
-from servicehub.listener.accounts import register_account, register_wechat_account, store_token
+from servicehub.listener.accounts import register_account, register_wechat_account, set_listening, store_token
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,10 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
                     org=org,
                     operator_ids=operator_ids,
                 )
+                # Its private messages arrive by fans-service push (below), as they do for most
+                # official accounts (polling direct_messages needs an advanced permission);
+                # polling them too would show each message twice.
+                set_listening(session, account, POLLED_WITH_PUSH, actor_id=None)
             else:
                 store_token(session, runtime, account, issued["access_token"], expires)
             session.flush()
@@ -150,6 +155,8 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
 
+
+POLLED_WITH_PUSH = [s.value for s in (Source.MENTIONS, Source.COMMENT_MENTIONS, Source.COMMENTS_TO_ME)]
 
 WECHAT = {
     "appid": "wx10010demo",
