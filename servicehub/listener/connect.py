@@ -19,6 +19,7 @@ from servicehub.adapters.base import Credentials, PlatformConfig
 from servicehub.adapters.registry import build_adapter
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime
+from servicehub.listener.tokens import shared_tokens
 
 _CONFIG_KEYS = {"api_base", "app_key", "app_secret", "redirect_uri", "timeout_seconds", "max_retries"}
 # Per-account app credentials (WeChat: every official account is its own app) override
@@ -76,6 +77,9 @@ def adapter_for(runtime: Runtime, account: Account) -> Any:
     adapter = build_adapter(
         account_config(runtime, account), credentials_for(runtime, account), runtime.adapter_transport
     )
+    share = getattr(adapter, "share_tokens", None)  # platforms whose tokens are per app (WeChat)
+    if callable(share) and (store := shared_tokens(runtime)) is not None:
+        share(store)
     with _lock:
         old = cache.get(account.id)
         cache[account.id] = (fingerprint, adapter)

@@ -29,7 +29,7 @@ from servicehub.adapters.errors import (
 )
 from servicehub.adapters.http import http_client
 from servicehub.adapters.wechat import push, signing
-from servicehub.adapters.wechat.access_token import AccessTokenCache
+from servicehub.adapters.wechat.access_token import AccessTokenCache, SharedTokens
 from servicehub.adapters.wechat.crypto import MessageCrypto
 from servicehub.adapters.wechat.errcodes import TOKEN_INVALID, error_for
 from servicehub.adapters.wechat.reply_rules import check_text
@@ -77,6 +77,10 @@ class WeChatAdapter:
         self._tokens = AccessTokenCache(self._fetch_token, clock)
         if creds.access_token and creds.expires_at is not None:
             self._tokens.seed(creds.access_token, creds.expires_at.timestamp())
+
+    def share_tokens(self, store: SharedTokens) -> None:
+        """Use one access token with the hub's other processes (see ``access_token``)."""
+        self._tokens.share(store, f"wechat:{self._config.app_key}")
 
     def close(self) -> None:
         self._http.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from servicehub.adapters.base import Credentials, InboundItem, ItemKind
 from servicehub.adapters.errors import NotFound, Rejected
 from servicehub.adapters.simulator.wechat import WECHAT_STATE, register_wechat
 from servicehub.adapters.wechat import PUSH_ACK_BODY, WeChatAdapter
+from servicehub.listener.tokens import RedisTokens
+from tests.services import redis_url
 
 OPENID = "oSim_customer_0001"
 
@@ -233,3 +236,30 @@ def test_token_route_checks_credentials(world: World) -> None:
     assert good["expires_in"] == 7200 and good["access_token"]
     send = world.control.post("/cgi-bin/message/custom/send", params={"access_token": "forged"}, json={})
     assert send.json()["errcode"] == 40001
+
+
+def test_two_processes_share_one_token_through_redis(world: World) -> None:
+    """Two adapters of one account (as in two worker processes) against the simulator: one
+    token fetch between them, and one more after the platform expires it."""
+    store = RedisTokens(redis_url(), prefix=f"servicehub:test-tokens:{uuid.uuid4().hex}:")
+    first, _ = world.account()
+    second = WeChatAdapter(world.wx.config(world.sim, token=world.wx.push_token), Credentials("", "gh_x"))
+    for adapter in (first, second):
+        adapter.share_tokens(store)
+
+    def issued() -> int:
+        tokens = world.sim_app[WECHAT_STATE].tokens.values()
+        return sum(1 for owner, _ in tokens if owner == world.wx.appid)
+
+    world.push(type="event", event="subscribe")
+    first.send_direct_message(OPENID, "您好")
+    second.send_direct_message(OPENID, "请问还有什么问题")
+    assert issued() == 1
+    world.control.post(f"/_sim/wechat/accounts/{world.wx.appid}/expire-tokens").raise_for_status()
+    second.send_direct_message(OPENID, "宽带已恢复")
+    first.send_direct_message(OPENID, "感谢耐心等待")
+    assert issued() == 2
+    assert [m["content"] for m in world.sent()] == ["您好", "请问还有什么问题", "宽带已恢复", "感谢耐心等待"]
+    for adapter in (first, second):
+        adapter.close()
+    store.close()
