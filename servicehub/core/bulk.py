@@ -17,7 +17,6 @@ ordinary executemany, which is cheap in-process.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, cast
 
 import orjson
@@ -90,11 +89,10 @@ def _recordset(
         if not isinstance(column.type, JSON) and (process := column.type.bind_processor(dialect)) is not None
     ]
     converted = []
-    for row in rows:
+    for row in rows:  # orjson writes the (naive UTC) datetimes itself, in ISO 8601
         out = dict(row)
         for name, process in active:
-            value = process(out[name])
-            out[name] = value.isoformat() if isinstance(value, datetime) else value
+            out[name] = process(out[name])
         converted.append(out)
     shape = ", ".join(f"{n} {c.type.compile(dialect=dialect)}" for n, c in zip(names, columns, strict=True))
     listed = ", ".join(names)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from servicehub.filters.settings import FilterSettings
 from servicehub.filters.textnorm import content_signature
@@ -25,6 +26,7 @@ from servicehub.filters.verdict import PASS, FilterInput, Outcome, RecentText
 TAG = "duplicate"
 
 
+@lru_cache(maxsize=32768)
 def char_bigrams(signature: str) -> frozenset[str]:
     """Character bigrams of ``signature``; a one-character text is its own single gram."""
     if len(signature) < 2:

@@ -120,6 +120,9 @@ def anatomy(text: str) -> Anatomy:
     )
 
 
+# Cached: an author's recent messages are compared again with every new batch, and during an
+# outage many customers send the same words.
+@lru_cache(maxsize=32768)
 def content_signature(text: str) -> str:
     """What two messages must share to count as the same words: letters, digits and CJK only.
 
