@@ -17,7 +17,8 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _processes() -> dict[int, tuple[str, int, float]]:
-    """pid -> (command name, process group, CPU seconds of all its threads)."""
+    """pid -> (command name, process group, CPU seconds of all its threads); a PostgreSQL
+    process is named by its title (``postgres: 15/main: autovacuum worker``...)."""
     found: dict[int, tuple[str, int, float]] = {}
     for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
         if not entry.name.isdigit():
@@ -27,6 +28,11 @@ def _processes() -> dict[int, tuple[str, int, float]]:
         except OSError:
             continue  # gone meanwhile
         name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        if name.startswith("postgres"):  # its title says which: a backend, autovacuum, the WAL writer...
+            try:
+                name = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
         fields = raw[raw.rindex(")") + 2 :].split()
         # after the name: state, ppid, pgrp, session, tty, tpgid, flags, 4 fault counters, utime, stime
         found[int(entry.name)] = (name, int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS)
@@ -45,7 +51,11 @@ class CpuMeter:
         if group == self.worker_group:
             return "hub workers"
         if name.startswith("postgres"):
-            return "PostgreSQL"
+            if "autovacuum" in name:
+                return "PostgreSQL autovacuum"
+            if "hub_bench" in name:
+                return "PostgreSQL"
+            return "PostgreSQL background"
         if pid == os.getpid():
             return "bench + simulator"
         if name.startswith("redis"):
