@@ -230,13 +230,15 @@ def _upsert_customers(session: Session, items: Sequence[InboundItem]) -> dict[st
     """Customer and screen name per author uid, creating identities (and customers) that are new.
 
     A payload that does not carry the author's profile (a push names only the sender's uid)
-    leaves the known screen name and follower count as they are.
+    leaves the known screen name and follower count as they are. A customer first heard of
+    that way is named by its uid until a screen name arrives; then it takes that name.
     """
     platform = items[0].platform
     authors = {i.author.uid: i.author for i in items}
     uids = sorted(authors)
     known = _identities(session, platform, uids)
     changed = []
+    named: list[tuple[int, str, str]] = []  # (customer, uid placeholder, screen name)
     result: dict[str, Author] = {}
     for uid, (ident_id, customer_id, name, followers) in known.items():
         author = authors[uid]
@@ -244,9 +246,17 @@ def _upsert_customers(session: Session, items: Sequence[InboundItem]) -> dict[st
         now_followers = followers if author.followers_count is None else author.followers_count
         if (name, followers) != (now_name, now_followers):
             changed.append({"id": ident_id, "screen_name": now_name, "followers_count": now_followers})
+            if not name and now_name:
+                named.append((customer_id, uid, now_name))
         result[uid] = Author(customer_id, now_name)
     if changed:  # in uid order, like the inserts below
         session.execute(update(CustomerIdentity), changed)
+    for customer_id, uid, name in named:  # rare: only the first time a pushed-only author posts
+        session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id, Customer.display_name == uid)
+            .values(display_name=name, updated_at=utcnow())
+        )
     missing = [authors[uid] for uid in uids if uid not in known]
     if missing:
         result.update(_create_customers(session, platform, missing))

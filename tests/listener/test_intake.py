@@ -133,3 +133,22 @@ def test_a_payload_without_the_profile_keeps_what_is_known_of_the_customer(runti
         assert (ident.screen_name, ident.followers_count) == ("老王2024", 10)
         names = {pid: name for pid, name in s.execute(select(Message.platform_id, Message.author_name))}
     assert names == {"4900000000000031": "老王2024", "push-2489518277-1-a": "老王2024"}
+
+
+def test_a_customer_first_heard_by_push_takes_the_screen_name_once_one_arrives(runtime: Runtime) -> None:
+    import dataclasses
+
+    from servicehub.adapters.base import ItemKind, PlatformUser
+
+    world = build_world(runtime)
+    pushed = dataclasses.replace(
+        mention("push-2489518277-2-b", "在吗"),
+        kind=ItemKind.PRIVATE_MESSAGE,
+        author=PlatformUser(platform="weibo", uid="2489518277", screen_name=""),
+    )
+    _intake(runtime, world.inhouse_account_id, [pushed])
+    with runtime.sessions() as s:
+        assert s.scalars(select(Customer.display_name)).one() == "2489518277"  # nothing better known
+    _intake(runtime, world.inhouse_account_id, [mention("4900000000000051", "宽带断了", name="老王2024")])
+    with runtime.sessions() as s:
+        assert s.scalars(select(Customer.display_name)).one() == "老王2024"
