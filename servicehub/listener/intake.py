@@ -10,7 +10,9 @@ of the authors' identities, one multi-row insert of new customers and one of the
 identities (``ON CONFLICT DO NOTHING``: another worker may create the same customer at the
 same moment, and then its row wins), one query for the authors' recent texts, and one
 multi-row insert of the messages. Rows are written in a stable order (authors by uid) so
-two workers taking in overlapping authors wait for each other instead of deadlocking.
+two workers taking in overlapping authors wait for each other instead of deadlocking. On
+PostgreSQL the customers are committed at once, in a short transaction of their own, so
+that such a wait is short (see :func:`_customers`).
 """
 
 from __future__ import annotations
