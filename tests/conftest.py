@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,9 +67,9 @@ def _clean_pg(runtime: Runtime) -> None:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
-def _installed_runtime(tmp_path: Path, pg_url: str = "") -> Iterator[Runtime]:
+def _installed_runtime(tmp_path: Path, pg_url: str = "", **sections: dict[str, object]) -> Iterator[Runtime]:
     """A migrated runtime (PostgreSQL emptied first), installed as the current one for the test."""
-    rt = build_runtime(make_settings(tmp_path, pg_url), tasks=SyncRunner())
+    rt = build_runtime(make_settings(tmp_path, pg_url, **sections), tasks=SyncRunner())
     migrate.upgrade(rt.engine)
     if pg_url:
         _clean_pg(rt)
@@ -83,6 +83,20 @@ def _installed_runtime(tmp_path: Path, pg_url: str = "") -> Iterator[Runtime]:
 @pytest.fixture
 def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
     yield from _installed_runtime(tmp_path)
+
+
+@pytest.fixture
+def sqlite_runtime_with(tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+    """Makes an SQLite runtime with some settings sections replaced (``filters={...}``)."""
+    made: list[Iterator[Runtime]] = []
+
+    def make(**sections: dict[str, object]) -> Runtime:
+        made.append(_installed_runtime(tmp_path, **sections))
+        return next(made[-1])
+
+    yield make
+    for installed in made:
+        next(installed, None)  # past its yield: uninstalled and closed
 
 
 @pytest.fixture

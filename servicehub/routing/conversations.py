@@ -43,7 +43,7 @@ from servicehub.core.models import (
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
 from servicehub.routing.assign import assign_requests
-from servicehub.routing.priority import REPEAT_WINDOW, Signals, score, sla
+from servicehub.routing.priority import REPEAT_WINDOW, Signals, negative_below, score, sla
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +350,7 @@ def _prioritize(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
     if not rows:
         return
     now = utcnow()
+    threshold = negative_below(runtime)
     batch = Counter(row["customer_id"] for row in rows)
     tiers: dict[int, int] = {}
     recent: dict[int, int] = {}
@@ -376,5 +377,5 @@ def _prioritize(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
             - 1
             + max(0, row["message_count"] - 1),
         )
-        level, _ = score(signals)
+        level, _ = score(signals, threshold)
         row["priority"], row["due_at"] = int(level), created_at + sla(runtime, level)

@@ -1,7 +1,9 @@
 """Request priority, due time (SLA by priority) and the overdue flag.
 
 Negative sentiment, a VIP tier, repeated contact and a long wait each raise a request one
-level from normal (capped at urgent); the queue is served by priority, then age. The due
+level from normal (capped at urgent). "Negative" is the sentiment filter's own label
+(``[filters] negative_below``), so the label an operator sees and the priority it raised
+never disagree; the queue is served by priority, then age. The due
 time is the creation time plus the SLA minutes of the priority (``[routing.sla_minutes]``);
 a later escalation may bring it forward, never push it back. A request is overdue while it
 is open, still unanswered and past its due time -- computed, never stored, so it cannot go
@@ -20,8 +22,9 @@ from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import OPEN_STATES, Customer, Priority, ServiceRequest
 from servicehub.core.runtime import Runtime
+from servicehub.filters.settings import FilterSettings
 
-NEGATIVE_BELOW = 0.4
+NEGATIVE_BELOW = FilterSettings().negative_below  # the filter's default
 LONG_WAIT = timedelta(minutes=60)
 REPEAT_WINDOW = timedelta(days=7)
 REPEAT_AT = 2  # other recent requests plus follow-up messages in this one
@@ -36,10 +39,10 @@ class Signals:
     repeat_contacts: int
 
 
-def score(signals: Signals) -> tuple[Priority, list[str]]:
+def score(signals: Signals, negative_below: float = NEGATIVE_BELOW) -> tuple[Priority, list[str]]:
     """The priority for these signals and the names of the signals that raised it."""
     raised: list[str] = []
-    if signals.sentiment is not None and signals.sentiment < NEGATIVE_BELOW:
+    if signals.sentiment is not None and signals.sentiment < negative_below:
         raised.append("negative")
     if signals.tier > 0:
         raised.append("vip")
@@ -48,6 +51,16 @@ def score(signals: Signals) -> tuple[Priority, list[str]]:
     if signals.waited >= LONG_WAIT:
         raised.append("long_wait")
     return Priority(min(Priority.URGENT, Priority.NORMAL + len(raised))), raised
+
+
+def negative_below(runtime: Runtime) -> float:
+    """The sentiment score under which the filter labels a message negative."""
+    value = runtime.extra.get("negative_below")
+    if not isinstance(value, float):
+        value = runtime.extra["negative_below"] = FilterSettings.from_mapping(
+            runtime.settings.filters
+        ).negative_below
+    return value
 
 
 def sla(runtime: Runtime, priority: Priority) -> timedelta:
@@ -78,7 +91,7 @@ def prioritize(
 ) -> list[str]:
     """Set the priority and due time of ``request``; returns what raised it. Escalates only."""
     now = now or utcnow()
-    level, raised = score(signals_for(session, request, now))
+    level, raised = score(signals_for(session, request, now), negative_below(runtime))
     due = request.created_at + sla(runtime, level)
     if request.due_at is None:
         request.priority, request.due_at = int(level), due

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from servicehub.core.db import utcnow
@@ -11,6 +13,7 @@ from servicehub.core.models import (
     Account,
     Customer,
     Grant,
+    Message,
     Priority,
     RequestState,
     Role,
@@ -19,9 +22,12 @@ from servicehub.core.models import (
 )
 from servicehub.core.permissions import principal_for, restrict
 from servicehub.core.runtime import Runtime
+from servicehub.filters.sentiment_store import default_model
+from servicehub.listener.filtering import chain_for
+from servicehub.listener.store import store_and_route
 from servicehub.routing.masking import customer_view, mask_phone
 from servicehub.routing.priority import Signals, escalate_waiting, is_overdue, prioritize, score
-from tests.factories import build_world
+from tests.factories import build_world, mention
 from tests.routing.support import add_customer, add_request
 
 
@@ -92,3 +98,28 @@ def test_a_grant_limited_to_states_hides_other_states(sqlite_runtime: Runtime) -
         who = principal_for(s.get(User, world.partner_id))  # type: ignore[arg-type]
         seen = set(s.scalars(restrict(select(ServiceRequest.id), who, "request.view", ServiceRequest)))
         assert seen == {open_one}
+
+
+@pytest.mark.parametrize(
+    ("negative_below", "label", "priority"),
+    [(0.4, "negative", Priority.HIGH), (0.2, "neutral", Priority.NORMAL)],
+)
+def test_the_priority_follows_the_filters_negative_label(
+    sqlite_runtime_with: Callable[..., Runtime], negative_below: float, label: str, priority: Priority
+) -> None:
+    """One threshold (``[filters] negative_below``) for the label an operator sees and the
+    priority it raises: a plain question is not escalated once the threshold is lowered."""
+    question = "积分怎么兑换话费？"
+    score_now = default_model().predict_proba([question])[0]
+    assert 0.2 <= score_now < 0.4, f"precondition: the model scores this question {score_now:.2f}"
+    runtime = sqlite_runtime_with(filters={"negative_below": negative_below})
+    world = build_world(runtime)
+    with runtime.sessions() as s:
+        account = s.get(Account, world.inhouse_account_id)
+        assert account is not None
+        store_and_route(s, runtime, account, [mention("4900000000000061", question)], chain_for(s))
+        s.commit()
+    with runtime.sessions() as s:
+        message = s.scalars(select(Message)).one()
+        request = s.scalars(select(ServiceRequest)).one()
+        assert (message.sentiment_label, request.priority) == (label, priority)
