@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import orjson
+from psycopg.types.json import Json
 from sqlalchemy import JSON, Column, ColumnElement, Result, Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -79,7 +80,7 @@ def _recordset(
     conflict: Sequence[str],
     where: ColumnElement[bool] | None,
     returning: Sequence[str],
-) -> tuple[Any, dict[str, str]]:
+) -> tuple[Any, dict[str, Json]]:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     names = list(rows[0])
     columns: list[Column[Any]] = [table.c[name] for name in names]
@@ -107,4 +108,9 @@ def _recordset(
         sql += " DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
-    return text(sql), {"rows": orjson.dumps(converted, option=orjson.OPT_NON_STR_KEYS).decode()}
+    return text(sql), {"rows": Json(converted, dumps=_dumps)}
+
+
+def _dumps(rows: Any) -> bytes:
+    """The rows as one JSON document, handed to psycopg as bytes (no str round trip)."""
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS)

@@ -99,6 +99,7 @@ def routable(message_id: int, row: dict[str, Any]) -> Routable:
         text=row["text"],
         received_at=row["received_at"],
         sentiment=row["sentiment"],
+        tags=row["tags"],
     )
 
 

@@ -13,7 +13,7 @@ the policy, rule, pool, every candidate considered (and why others were not) and
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -153,13 +153,18 @@ def assign_requests(
     record_misses: bool = True,
     exclude: Collection[int] = (),
     actor_id: int | None = None,
+    heard_texts: Mapping[int, tuple[str, set[str]]] | None = None,
 ) -> dict[int, int | None]:
-    """Assign ``requests`` (locked or new, unassigned) in one go; request id -> user id or None."""
+    """Assign ``requests`` (locked or new, unassigned) in one go; request id -> user id or None.
+
+    ``heard_texts`` is what :func:`~servicehub.routing.rules.heard` would read for them, when
+    the caller already holds it (requests it has just opened).
+    """
     if not requests:
         return {}
     now = now or utcnow()
     config = RoutingConfig.load(session, runtime)
-    texts = heard(session, [r.id for r in requests])
+    texts = heard(session, [r.id for r in requests]) if heard_texts is None else heard_texts
     plans: dict[int, Plan] = {r.id: plan(session, config, r, *texts.get(r.id, ("", set()))) for r in requests}
     sticky = [r for r in requests if plans[r.id].policy.sticky]
     previous: dict[int, int | None] = dict.fromkeys((r.id for r in requests), None)

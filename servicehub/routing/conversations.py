@@ -67,6 +67,7 @@ class Routable:
     text: str
     received_at: datetime
     sentiment: float | None
+    tags: Sequence[str] = ()
 
 
 def thread_key(message: Message | Routable) -> str:
@@ -100,6 +101,7 @@ class Joined:
     requests: dict[ThreadRef, ServiceRequest]
     created: list[ServiceRequest]
     request_of: dict[int, int]  # message id -> request id
+    heard: dict[int, tuple[str, set[str]]]  # new request id -> its messages' text and tags
 
 
 def route_batch(session: Session, runtime: Runtime, messages: Sequence[Routable]) -> list[int]:
@@ -131,12 +133,19 @@ def join_requests(session: Session, runtime: Runtime, messages: Sequence[Routabl
                 _absorb(requests[ref], message)
     session.flush()
     request_of = {m.id: requests[ref].id for ref, members in threads.items() for m in members}
-    return Joined(requests, created, request_of)
+    heard = {  # a request opened here holds exactly these messages: no need to read them back
+        r.id: (
+            "\n".join(m.text for m in threads[r.account_id, r.thread_key]),
+            {tag for m in threads[r.account_id, r.thread_key] for tag in m.tags or ()},
+        )
+        for r in created
+    }
+    return Joined(requests, created, request_of, heard)
 
 
 def finish_routing(session: Session, runtime: Runtime, joined: Joined) -> list[int]:
     """Assign the new requests (the messages must be stored by now) and announce the rest."""
-    assign_requests(session, runtime, joined.created)  # one batch: users locked once, in id order
+    assign_requests(session, runtime, joined.created, heard_texts=joined.heard)  # users locked once
     fresh = {r.id for r in joined.created}  # assign_requests has announced these already
     touched = sorted({r.id for r in joined.requests.values()})
     grown = [request_id for request_id in touched if request_id not in fresh]
@@ -185,6 +194,7 @@ def _claim(session: Session, message_ids: Sequence[int]) -> list[Routable]:
                 Message.text,
                 Message.received_at,
                 Message.sentiment,
+                Message.tags,
             )
             .where(one_of(session, Message.id, part), Message.routed.is_(False), Message.keep.is_(True))
             .order_by(Message.id)

@@ -193,10 +193,10 @@ def test_routing_that_fails_in_place_leaves_the_chunk_stored_and_queues_it(
     runner = _walk_in_chunks_of_four(runtime, monkeypatch, 6)
     real = conversations.assign_requests
 
-    def deadlock_on_second_chunk(session: Any, runtime_: Runtime, requests: Any) -> Any:
+    def deadlock_on_second_chunk(session: Any, runtime_: Runtime, requests: Any, **options: Any) -> Any:
         if any(r.thread_key.endswith((":84", ":85")) for r in requests):  # the last two authors
             raise OperationalError("UPDATE users", {}, Exception("deadlock detected"))
-        return real(session, runtime_, requests)
+        return real(session, runtime_, requests, **options)
 
     monkeypatch.setattr(conversations, "assign_requests", deadlock_on_second_chunk)
     outcome = poller.poll_cursor(runtime, _mentions_cursor(runtime, world.inhouse_account_id))

@@ -18,6 +18,7 @@ from servicehub.core.models import (
     AuditEvent,
     Customer,
     CustomerIdentity,
+    ListeningTask,
     Message,
     RequestState,
     ServiceRequest,
@@ -29,6 +30,7 @@ from servicehub.routing import conversations
 from servicehub.routing.assign import previous_assignee, previous_assignees
 from servicehub.routing.conversations import route_messages
 from servicehub.routing.priority import score, signals_for, sla
+from servicehub.routing.rules import heard
 from tests.factories import World, build_world, mention
 from tests.routing.support import add_customer, add_request
 
@@ -190,3 +192,29 @@ def test_a_deadlock_victim_routes_its_batch_again(
 
     monkeypatch.setattr(conversations, "_route", flaky)
     assert len(route_messages(runtime, ids)) == 1 and len(calls) == 2
+
+
+def test_what_routing_holds_of_new_requests_is_what_it_would_read_back(
+    runtime: Runtime, world: World
+) -> None:
+    """Assignment rules read each new request's texts and tags; for requests opened in the batch
+    the router hands over the messages it holds instead of reading them back."""
+    with runtime.sessions.begin() as s:
+        s.add(ListeningTask(name="断网", keywords=["断网"], account_ids=[], is_active=True))
+    ids = _store(
+        runtime,
+        world,
+        [
+            _comment("4900000000000201", "我家断网了", "31"),
+            _comment("4900000000000202", "还是断网，投诉", "31"),
+            _comment("4900000000000203", "话费问题", "32"),
+        ],
+    )
+    with runtime.sessions() as s:
+        joined = conversations.join_requests(s, runtime, conversations._claim(s, ids))
+        conversations._point_messages(s, sorted(joined.request_of.items()))
+        read_back = heard(s, [r.id for r in joined.created])
+        assert len(joined.created) == 2 and any(tags for _, tags in read_back.values())
+        assert {k: (sorted(t.split("\n")), tags) for k, (t, tags) in joined.heard.items()} == {
+            k: (sorted(t.split("\n")), tags) for k, (t, tags) in read_back.items()
+        }
