@@ -114,3 +114,17 @@ def _recordset(
 def _dumps(rows: Any) -> bytes:
     """The rows as one JSON document, handed to psycopg as bytes (no str round trip)."""
     return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS)
+
+
+def reserve_ids(session: Session, table: str, count: int) -> list[int]:
+    """``count`` fresh ids from ``table``'s id sequence (PostgreSQL; gaps are harmless).
+
+    Rows inserted with ids known beforehand need no ``RETURNING`` matched back to the rows
+    that produced them, and can be referenced before they are written.
+    """
+    return list(
+        session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table, "n": count},
+        )
+    )

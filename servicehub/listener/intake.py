@@ -22,14 +22,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
-from servicehub.core.bulk import insert_rows
-from servicehub.core.db import dialect_insert, utcnow
+from servicehub.core.bulk import insert_rows, reserve_ids
+from servicehub.core.db import utcnow
 from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.filters.chain import FilterChain
@@ -38,9 +38,6 @@ from servicehub.routing.conversations import Routable
 
 RECENT_WINDOW = timedelta(hours=2)
 RECENT_PER_AUTHOR = 20  # the duplicate filter compares against an author's latest messages
-
-_MESSAGES = cast(Table, Message.__table__)
-_IDENTITIES = cast(Table, CustomerIdentity.__table__)
 
 
 class Author(NamedTuple):
@@ -269,25 +266,16 @@ def _upsert_customers(session: Session, items: Sequence[InboundItem]) -> dict[st
 def _create_customers(session: Session, platform: str, authors: list[PlatformUser]) -> dict[str, Author]:
     """New customers with these identities; where another worker created one meanwhile, theirs."""
     now = utcnow()
-    customer_ids = list(
-        session.scalars(
-            insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
-            [
-                {
-                    "display_name": a.screen_name[:120] or a.uid,
-                    "tags": [],
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for a in authors
-            ],
-        )
-    )
-    stmt = (
-        dialect_insert(session)(_IDENTITIES)
-        .on_conflict_do_nothing(index_elements=["platform", "platform_uid"])
-        .returning(_IDENTITIES.c.platform_uid, _IDENTITIES.c.customer_id)
-    )
+    customers = [
+        {"display_name": a.screen_name[:120] or a.uid, "tags": [], "created_at": now, "updated_at": now}
+        for a in authors
+    ]
+    if session.get_bind().dialect.name == "postgresql":  # ids first: one statement, no RETURNING
+        customer_ids = reserve_ids(session, "customers", len(authors))
+        insert_rows(session, Customer, [c | {"id": i} for c, i in zip(customers, customer_ids, strict=True)])
+    else:
+        returning = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
+        customer_ids = list(session.scalars(returning, customers))
     rows = [
         {
             "customer_id": customer_id,
@@ -299,7 +287,14 @@ def _create_customers(session: Session, platform: str, authors: list[PlatformUse
         }
         for a, customer_id in zip(authors, customer_ids, strict=True)
     ]
-    created: dict[str, int] = {uid: cid for uid, cid in session.execute(stmt, rows)}
+    result = insert_rows(
+        session,
+        CustomerIdentity,
+        rows,
+        skip_conflicts_on=("platform", "platform_uid"),
+        returning=("platform_uid", "customer_id"),
+    )
+    created: dict[str, int] = {} if result is None else {uid: cid for uid, cid in result}
     lost = [a.uid for a in authors if a.uid not in created]
     if lost:  # another worker's identity won: use its customer, drop the spare one made here
         spare = [cid for a, cid in zip(authors, customer_ids, strict=True) if a.uid not in created]

@@ -21,11 +21,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem
+from servicehub.core.bulk import reserve_ids
 from servicehub.core.db import savepoint
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime
@@ -58,7 +58,7 @@ def store_and_route(
 
 def _insert_routed(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) -> Stored | None:
     """Insert ``rows`` already routed; None (and nothing written) if that could not be done."""
-    for row, message_id in zip(rows, _reserve_ids(session, len(rows)), strict=True):
+    for row, message_id in zip(rows, reserve_ids(session, "messages", len(rows)), strict=True):
         row["id"] = message_id
     kept = [row for row in rows if row["keep"]]
     try:
@@ -79,13 +79,3 @@ def _insert_routed(session: Session, runtime: Runtime, rows: list[dict[str, Any]
             row["routed"] = False
         return None
     return Stored(sorted(added), [])
-
-
-def _reserve_ids(session: Session, count: int) -> list[int]:
-    """``count`` fresh message ids from the table's sequence (gaps are harmless)."""
-    return list(
-        session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :n)"),
-            {"n": count},
-        )
-    )
