@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 from servicehub.routing import conversations
 from tests import fakes
+from tests.concurrency import run_at_once
 from tests.factories import World, build_world, mention
 
 
@@ -116,20 +116,7 @@ def test_workers_taking_in_overlapping_authors_in_any_order_store_each_once(
         ]
         for w in range(4)
     ]
-    errors: list[BaseException] = []
-
-    def worker(page: list[InboundItem]) -> None:
-        try:
-            _intake(runtime, world.inhouse_account_id, page)
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(page,)) for page in pages]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
+    run_at_once([lambda page=page: _intake(runtime, world.inhouse_account_id, page) for page in pages])
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 240
         assert s.scalar(select(func.count()).select_from(CustomerIdentity)) == 60

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
-import threading
+import dataclasses
 
 from sqlalchemy import func, select
 
+from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.core.runtime import Runtime
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
+from tests.concurrency import run_at_once
 from tests.factories import build_world, mention
+
+
+def _pushed(platform_id: str, text: str, uid: str = "2489518277") -> InboundItem:
+    """A private message as a fans-service push delivers it: the sender's uid, no profile."""
+    return dataclasses.replace(
+        mention(platform_id, text),
+        kind=ItemKind.PRIVATE_MESSAGE,
+        author=PlatformUser(platform="weibo", uid=uid, screen_name=""),
+    )
 
 
 def _intake(runtime: Runtime, account_id: int, items: list) -> list[int]:  # type: ignore[type-arg]
@@ -79,21 +90,7 @@ def test_concurrent_intake_of_the_same_page_stores_each_message_once(runtime: Ru
         mention(str(4900000000000100 + i), f"第{i}条：宽带故障", author_uid=str(1000 + i % 7))
         for i in range(40)
     ]
-    results: list[list[int]] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            results.append(_intake(runtime, world.inhouse_account_id, page))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    results = run_at_once([lambda: _intake(runtime, world.inhouse_account_id, page)] * 4)
     assert sum(len(r) for r in results) == 40
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 40
@@ -101,10 +98,6 @@ def test_concurrent_intake_of_the_same_page_stores_each_message_once(runtime: Ru
 
 
 def test_follow_events_are_stored_but_never_become_requests(runtime: Runtime) -> None:
-    import dataclasses
-
-    from servicehub.adapters.base import ItemKind
-
     world = build_world(runtime)
     event = dataclasses.replace(mention("push-1-2-3", "关注事件消息"), kind=ItemKind.EVENT)
     _intake(runtime, world.inhouse_account_id, [event])
@@ -116,18 +109,9 @@ def test_follow_events_are_stored_but_never_become_requests(runtime: Runtime) ->
 def test_a_payload_without_the_profile_keeps_what_is_known_of_the_customer(runtime: Runtime) -> None:
     """A fans-service push names only the sender's uid: the customer's screen name and follower
     count, known from an earlier mention, stay, and the pushed message shows that name."""
-    import dataclasses
-
-    from servicehub.adapters.base import ItemKind, PlatformUser
-
     world = build_world(runtime)
     _intake(runtime, world.inhouse_account_id, [mention("4900000000000031", "宽带断了", name="老王2024")])
-    pushed = dataclasses.replace(
-        mention("push-2489518277-1-a", "还没修好"),
-        kind=ItemKind.PRIVATE_MESSAGE,
-        author=PlatformUser(platform="weibo", uid="2489518277", screen_name=""),
-    )
-    _intake(runtime, world.inhouse_account_id, [pushed])
+    _intake(runtime, world.inhouse_account_id, [_pushed("push-2489518277-1-a", "还没修好")])
     with runtime.sessions() as s:
         ident = s.scalars(select(CustomerIdentity)).one()
         assert (ident.screen_name, ident.followers_count) == ("老王2024", 10)
@@ -136,17 +120,8 @@ def test_a_payload_without_the_profile_keeps_what_is_known_of_the_customer(runti
 
 
 def test_a_customer_first_heard_by_push_takes_the_screen_name_once_one_arrives(runtime: Runtime) -> None:
-    import dataclasses
-
-    from servicehub.adapters.base import ItemKind, PlatformUser
-
     world = build_world(runtime)
-    pushed = dataclasses.replace(
-        mention("push-2489518277-2-b", "在吗"),
-        kind=ItemKind.PRIVATE_MESSAGE,
-        author=PlatformUser(platform="weibo", uid="2489518277", screen_name=""),
-    )
-    _intake(runtime, world.inhouse_account_id, [pushed])
+    _intake(runtime, world.inhouse_account_id, [_pushed("push-2489518277-2-b", "在吗")])
     with runtime.sessions() as s:
         assert s.scalars(select(Customer.display_name)).one() == "2489518277"  # nothing better known
     _intake(runtime, world.inhouse_account_id, [mention("4900000000000051", "宽带断了", name="老王2024")])

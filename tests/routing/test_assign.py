@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -29,6 +28,7 @@ from servicehub.routing.access import NotVisible
 from servicehub.routing.assign import assign_backlog, assign_ids
 from servicehub.routing.presence import end_finished_shifts, set_presence
 from servicehub.routing.supervisor import AssignError, do_pick, do_reroute
+from tests.concurrency import run_at_once
 from tests.factories import World, build_world
 from tests.routing.support import add_customer, add_operator, add_request
 
@@ -61,21 +61,7 @@ def test_concurrent_assigners_never_assign_twice_lose_nothing_or_exceed_capacity
         for i in range(120):
             add_request(s, world.inhouse_account_id, customers[i % 30], text=f"问题{i}")
     capacity_total = 15 * (len(extra) + 2)
-    results: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            results.append(assign_backlog(runtime, batch=7))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    results = run_at_once([lambda: assign_backlog(runtime, batch=7)] * 4)
     assert sum(results) == capacity_total  # 90 of 120 fit; nobody was given more
     loads = _open_loads(runtime)
     assert sum(loads.values()) == capacity_total and max(loads.values()) == 15 == min(loads.values())

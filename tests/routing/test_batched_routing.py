@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from datetime import timedelta
 
 import pytest
@@ -31,6 +30,7 @@ from servicehub.routing.assign import previous_assignee, previous_assignees
 from servicehub.routing.conversations import route_messages
 from servicehub.routing.priority import score, signals_for, sla
 from servicehub.routing.rules import heard
+from tests.concurrency import run_at_once
 from tests.factories import World, build_world, mention
 from tests.routing.support import add_customer, add_request
 
@@ -133,20 +133,7 @@ def test_routers_racing_on_the_same_threads_end_in_one_request_each(runtime: Run
     ]
     ids = _store(runtime, world, items)
     batches = [ids[k::4] for k in range(4)]  # every thread spread over every router
-    errors: list[BaseException] = []
-
-    def router(batch: list[int]) -> None:
-        try:
-            route_messages(runtime, batch)
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=router, args=(b,)) for b in batches]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    run_at_once([lambda batch=batch: route_messages(runtime, batch) for batch in batches])
     with runtime.sessions() as s:
         requests = list(s.scalars(select(ServiceRequest).where(ServiceRequest.state.in_(OPEN_STATES))))
         assert len(requests) == len({r.thread_key for r in requests}) == 18  # 3 posts x 6 authors
