@@ -25,7 +25,7 @@ from sqlalchemy import JSON, Column, ColumnElement, Result, Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from servicehub.core.db import Base, dialect_insert
+from servicehub.core.db import Base, dialect_insert, is_postgres
 
 
 def insert_rows(
@@ -47,7 +47,7 @@ def insert_rows(
         return None
     table = target if isinstance(target, Table) else cast(Table, target.__table__)
     rows = with_defaults(table, rows)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         return session.execute(*_recordset(table, rows, skip_conflicts_on, conflict_where, returning))
     stmt = dialect_insert(session)(table)
     if skip_conflicts_on:

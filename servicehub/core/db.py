@@ -178,8 +178,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def is_postgres(session: Session) -> bool:
+    """Whether the session talks to PostgreSQL (row locks, ``= ANY``, set-wise SQL) rather than
+    SQLite (one writer at a time: ``BEGIN IMMEDIATE`` already serializes what locks would)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def dialect_insert(session: Session) -> Any:
     """``insert`` of the session's dialect, which offers ``on_conflict_do_nothing`` on both."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if is_postgres(session) else sqlite.insert

@@ -19,6 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from servicehub.core.db import is_postgres
+
 T = TypeVar("T")
 
 LOOKUP_CHUNK = 1000  # keys per look-up: well inside every driver's parameter limit
@@ -34,7 +36,7 @@ def one_of(
     session: Session, column: InstrumentedAttribute[Any] | ColumnElement[Any], values: Collection[Any]
 ) -> ColumnElement[bool]:
     """``column IN values``: one array parameter on PostgreSQL, an ``IN`` list elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         keys = bindparam(None, list(values), type_=ARRAY(column.type))
         return column == any_(keys)
     return column.in_(values)

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import secrets
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -62,8 +61,3 @@ class TokenVault:
         if not isinstance(value, dict):
             raise ValueError("account credentials are not a JSON object")
         return {str(k): str(v) for k, v in value.items()}
-
-
-def ensure_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path

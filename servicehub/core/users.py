@@ -1,4 +1,4 @@
-"""Creating organizations and users (CLI, demo seeding, admin pages)."""
+"""Creating organizations and users (CLI, demo seeding, admin pages), and recording logins."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
+from servicehub.core.errors import ActionError
 from servicehub.core.models import Organization, OrgKind, Role, User
+from servicehub.core.permissions import Principal
 from servicehub.core.security import hash_password
 
+MIN_PASSWORD = 8
 
-class UserError(ValueError):
-    pass
+
+class UserError(ActionError):
+    """A user that cannot be created as asked; ``code`` says why."""
 
 
 def ensure_org(session: Session, name: str, kind: OrgKind = OrgKind.IN_HOUSE) -> Organization:
@@ -32,19 +36,19 @@ def create_user(
     org: Organization,
     roles: list[str],
     display_name: str | None = None,
-    actor_id: int | None = None,
+    actor: Principal | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64:
-        raise UserError("username must be 1-64 characters")
-    if len(password) < 8:
-        raise UserError("password must have at least 8 characters")
+        raise UserError("username_length", "username must be 1-64 characters")
+    if len(password) < MIN_PASSWORD:
+        raise UserError("password_short", f"password must have at least {MIN_PASSWORD} characters")
     if session.scalars(select(User).where(User.username == username)).first() is not None:
-        raise UserError(f"user {username!r} already exists")
+        raise UserError("name_taken", f"user {username!r} already exists", name=username)
     found = list(session.scalars(select(Role).where(Role.name.in_(roles))))
     missing = set(roles) - {r.name for r in found}
     if missing:
-        raise UserError(f"unknown role(s): {', '.join(sorted(missing))}")
+        raise UserError("invalid_choice", f"unknown role(s): {', '.join(sorted(missing))}", field="roles")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -54,5 +58,18 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(session, "user.created", "user", user.id, actor_id=actor_id, username=username, roles=roles)
+    audit.record(session, "user.created", "user", user.id, by=actor, username=username, roles=roles)
     return user
+
+
+def record_login(session: Session, *, username: str, user_id: int | None, ip: str) -> None:
+    """Audit a login attempt: ``user_id`` None means it failed (the name tried is kept)."""
+    if user_id is None:
+        audit.record(session, "auth.login_failed", "user", username[:64], ip=ip)
+    else:
+        audit.record(session, "auth.login", "user", user_id, actor_id=user_id, ip=ip)
+
+
+def record_denial(session: Session, who: Principal | None, *, action: str, path: str, what: str) -> None:
+    """Audit a refused page or call (missing function, or an id outside the caller's scope)."""
+    audit.record(session, action, "route", path[:64], by=who, what=what[:200])
