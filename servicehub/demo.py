@@ -20,6 +20,9 @@ from typing import Any, TextIO
 import httpx
 from sqlalchemy import select
 
+from servicehub.accounts.registration import register_account, store_token
+from servicehub.accounts.sources import set_sources
+from servicehub.adapters import registry
 from servicehub.adapters.base import Source
 from servicehub.adapters.simulator import corpus
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
@@ -29,7 +32,6 @@ from servicehub.core.roles import ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
-from servicehub.listener.accounts import register_account, register_wechat_account, set_listening, store_token
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
                 # Its private messages arrive by fans-service push (below), as they do for most
                 # official accounts (polling direct_messages needs an advanced permission);
                 # polling them too would show each message twice.
-                set_listening(session, account, POLLED_WITH_PUSH, actor_id=None)
+                set_sources(session, account, POLLED_WITH_PUSH)
             else:
                 store_token(session, runtime, account, issued["access_token"], expires)
             session.flush()
@@ -181,16 +183,27 @@ def _seed_wechat(runtime: Runtime, simulator: DemoSimulator, org_id: int) -> Non
                     select(User.id).where(User.username.in_(("zhangwei", "liuyang"))).order_by(User.id)
                 )
             )
-            account = register_wechat_account(
+            connection = registry.check_credentials(
+                "wechat",
+                {
+                    "display_name": "中国联通微信客服",
+                    "original_id": WECHAT["original_id"],
+                    "appid": WECHAT["appid"],
+                    "secret": WECHAT["secret"],
+                    "push_token": WECHAT["token"],
+                },
+            )
+            account = register_account(
                 session,
                 runtime,
-                display_name="中国联通微信客服",
-                original_id=WECHAT["original_id"],
-                appid=WECHAT["appid"],
-                secret=WECHAT["secret"],
-                push_token=WECHAT["token"],
+                platform="wechat",
+                platform_uid=connection.uid,
+                display_name=connection.display_name,
+                access_token="",
+                expires_at=None,
                 org=org,
                 operator_ids=operator_ids,
+                app=connection.app,
             )
         callback = f"{runtime.settings.public_url}/push/wechat/{account.id}"
     simulator.call("POST", f"/_sim/wechat/accounts/{WECHAT['appid']}/callback", url=callback, verify=False)

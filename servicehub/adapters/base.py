@@ -4,16 +4,25 @@ An adapter is a small object per managed account. It speaks its platform's wire 
 and hands back these dataclasses -- never raw JSON -- and raises only the errors in
 :mod:`servicehub.adapters.errors`. Capabilities are separate protocols because platforms
 differ: WeChat official accounts cannot list mentions, Weibo cannot push comments.
-The listener and publisher ask ``isinstance(adapter, MentionSource)`` and so on.
+
+Everything the hub needs to know about a platform is said here, by the adapter class:
+what it can do (the capability protocols, reached through :func:`replier` and its
+siblings, which raise :class:`~servicehub.adapters.errors.Unsupported` for a capability the
+platform lacks), how long a text may be for each kind of target (:class:`TextRule`), what
+a push is answered with, how an account is connected (an :class:`Authorizer` for OAuth
+platforms, :class:`CredentialField` forms for platforms that issue app credentials), and
+its name as people know it. The rest of the hub never asks which platform it talks to.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
+
+from servicehub.adapters.errors import TextTooLong, Unsupported
 
 
 class ItemKind(enum.StrEnum):
@@ -138,18 +147,93 @@ class RateLimitStatus:
     reset_at: datetime
 
 
+@dataclass(frozen=True)
+class TextRule:
+    """How a platform measures a text for one kind of target, and how much it accepts.
+
+    ``counting`` names the measure for the browser's live counter ("weibo": Weibo's
+    half-width rule, "utf8_bytes", "chars"); ``unit`` is what the limit is counted in
+    ("char" or "byte"). The server always checks with ``measure`` itself.
+    """
+
+    limit: int
+    unit: str
+    counting: str
+    measure: Callable[[str], int] = field(compare=False, repr=False)
+
+    def length(self, text: str) -> int:
+        return self.measure(text)
+
+    def check(self, text: str) -> None:
+        """Raise :class:`TextTooLong` for a text the platform would refuse for its length."""
+        length = self.measure(text)
+        if length > self.limit:
+            raise TextTooLong(limit=self.limit, length=length, unit=self.unit)
+
+
+def count_chars(text: str) -> int:
+    return len(text)
+
+
+def count_utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialField:
+    """One field of the form that connects an account by app credentials (no OAuth).
+
+    ``label`` is the platform console's own name for it (shown as is, e.g. "AppSecret"),
+    ``hint`` where to find it; ``secret`` fields are sealed and never shown again.
+    """
+
+    name: str
+    label: str
+    hint: str = ""
+    secret: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AppConnection:
+    """What a credential form yields: the account's uid and name, and the sealed app values."""
+
+    uid: str
+    display_name: str
+    app: Mapping[str, str]
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What every adapter is, whatever it can do: one account of ``platform``."""
+
+    platform: str
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class MentionSource(Protocol):
     """Newest-first lists: ``since_id`` exclusive, ``max_id`` (when given) inclusive."""
 
     def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
 
+
+@runtime_checkable
+class CommentMentionSource(Protocol):
     def fetch_comment_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
 
 
 @runtime_checkable
 class CommentSource(Protocol):
     def fetch_comments_to_me(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
+
+
+@runtime_checkable
+class DirectMessageSource(Protocol):
+    """Private messages read by polling (Weibo needs an advanced permission for it)."""
+
+    def fetch_direct_messages(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
 
 
 @runtime_checkable
@@ -166,6 +250,10 @@ class MessageSource(Protocol):
         ...
 
     def parse_push(self, body: bytes, content_type: str) -> list[InboundItem]: ...
+
+    def push_answer(self) -> str:
+        """The body that tells the platform a push was received (and needs no passive reply)."""
+        ...
 
 
 @runtime_checkable
@@ -190,22 +278,77 @@ class FanGraphReader(Protocol):
     def followers(self, cursor: int = 0) -> FollowerPage: ...
 
 
-def source_fetcher(adapter: object, source: Source) -> Any:
-    """The bound fetch method of ``adapter`` for ``source``, or None if it lacks the capability."""
-    names = {
-        Source.MENTIONS: "fetch_mentions",
-        Source.COMMENT_MENTIONS: "fetch_comment_mentions",
-        Source.COMMENTS_TO_ME: "fetch_comments_to_me",
-        Source.DIRECT_MESSAGES: "fetch_direct_messages",
-    }
-    return getattr(adapter, names[source], None)
+@runtime_checkable
+class ProfileReader(Protocol):
+    """Reads the managed account's own profile (its name as the platform shows it)."""
+
+    def own_profile(self) -> PlatformUser: ...
+
+
+@runtime_checkable
+class Authorizer(Protocol):
+    """OAuth2 authorization-code flow of one platform app: where to send the browser, and
+    the code exchange. The ``state`` is the hub's (bound to the operator's session)."""
+
+    def authorize_url(self, state: str) -> str: ...
+
+    def exchange_code(self, code: str) -> Credentials:
+        """The new account's credentials (its uid included, and when the token expires)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+Fetch = Callable[..., FetchResult]
+
+_FETCHERS: dict[Source, str] = {
+    Source.MENTIONS: "fetch_mentions",
+    Source.COMMENT_MENTIONS: "fetch_comment_mentions",
+    Source.COMMENTS_TO_ME: "fetch_comments_to_me",
+    Source.DIRECT_MESSAGES: "fetch_direct_messages",
+}
+
+
+def source_fetcher(adapter: object, source: Source) -> Fetch | None:
+    """The bound fetch method of ``adapter`` (or adapter class) for ``source``, or None if it
+    lacks the capability; called as ``fetch(since_id, max_id=...)``."""
+    method = getattr(adapter, _FETCHERS[source], None)
+    return cast(Fetch, method) if callable(method) else None
+
+
+def _need(adapter: object, capability: type[Any], what: str) -> Any:
+    if not isinstance(adapter, capability):
+        platform = getattr(adapter, "platform", type(adapter).__name__)
+        raise Unsupported(f"{platform} cannot {what}", capability=capability.__name__)
+    return adapter
+
+
+def replier(adapter: object) -> Replier:
+    """``adapter`` as a :class:`Replier`, or :class:`Unsupported`."""
+    return cast(Replier, _need(adapter, Replier, "reply"))
+
+
+def publisher(adapter: object) -> Publisher:
+    return cast(Publisher, _need(adapter, Publisher, "publish"))
+
+
+def message_source(adapter: object) -> MessageSource:
+    return cast(MessageSource, _need(adapter, MessageSource, "receive pushes"))
+
+
+def engagement_reader(adapter: object) -> EngagementReader:
+    return cast(EngagementReader, _need(adapter, EngagementReader, "read engagement"))
+
+
+def fan_graph_reader(adapter: object) -> FanGraphReader:
+    return cast(FanGraphReader, _need(adapter, FanGraphReader, "read followers"))
 
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """An account's decrypted token, handed to its adapter; never logged."""
+    """An account's decrypted token, handed to its adapter; never logged (kept out of repr)."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     uid: str
     expires_at: datetime | None = None
 

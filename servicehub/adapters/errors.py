@@ -60,6 +60,35 @@ class Rejected(PlatformError):
     """
 
 
+class TextTooLong(Rejected):
+    """The text is longer than the platform accepts for its target (checked before sending).
+
+    ``unit`` is what ``limit`` and ``length`` count: "char" (by the platform's own rule)
+    or "byte".
+    """
+
+    def __init__(self, *, limit: int, length: int, unit: str) -> None:
+        super().__init__(f"text is {length} {unit}s long; the platform accepts at most {limit}")
+        self.limit, self.length, self.unit = limit, length, unit
+
+
+class InvalidCredentials(Rejected):
+    """A credential form field is missing or malformed; ``field`` names it, ``problem`` says
+    how ("required" or "format")."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"credential {field!r}: {problem}")
+        self.field, self.problem = field, problem
+
+
+class Unsupported(PlatformError):
+    """The platform has no such capability (WeChat official accounts cannot post publicly)."""
+
+    def __init__(self, message: str, *, capability: str = "") -> None:
+        super().__init__(message)
+        self.capability = capability
+
+
 class Unavailable(PlatformError):
     """Network fault, timeout or 5xx: the call may be retried later."""
 

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.core.models import Account, ListeningTask
-from servicehub.core.runtime import get_runtime
+from servicehub.core.runtime import Runtime
 from servicehub.filters.chain import FilterChain, FilterSettings
 from servicehub.filters.verdict import ListeningRule
 
 
-@lru_cache(maxsize=1)
-def _settings() -> FilterSettings:
-    return FilterSettings.from_mapping(get_runtime().settings.filters)
-
-
 def listening_rules(session: Session) -> tuple[ListeningRule, ...]:
-    tasks = list(session.scalars(select(ListeningTask).where(ListeningTask.is_active.is_(True))))
-    account_ids = {a for t in tasks for a in t.account_ids}
-    uids = (
-        dict(session.execute(select(Account.id, Account.platform_uid).where(Account.id.in_(account_ids))))
-        if account_ids
-        else {}
+    """The active keyword listening tasks as the filters take them (accounts by platform uid)."""
+    tasks = list(
+        session.scalars(
+            select(ListeningTask).where(ListeningTask.is_active.is_(True)).order_by(ListeningTask.id)
+        )
     )
+    account_ids = sorted({a for t in tasks for a in t.account_ids})
+    uids: dict[int, str] = {}
+    if account_ids:
+        found = session.execute(select(Account.id, Account.platform_uid).where(Account.id.in_(account_ids)))
+        uids = {account_id: uid for account_id, uid in found}
     return tuple(
         ListeningRule(
             task_id=t.id,
@@ -37,19 +36,22 @@ def listening_rules(session: Session) -> tuple[ListeningRule, ...]:
     )
 
 
-_chains: dict[tuple[ListeningRule, ...], FilterChain] = {}
+_lock = threading.Lock()
+_chains: dict[tuple[FilterSettings, tuple[ListeningRule, ...]], FilterChain] = {}
 
 
-def chain_for(session: Session) -> FilterChain:
-    """A chain for the current listening tasks; rebuilt only when the tasks change."""
-    rules = listening_rules(session)
-    chain = _chains.get(rules)
-    if chain is None:
-        _chains.clear()
-        chain = _chains[rules] = FilterChain(_settings(), rules)
+def chain_for(session: Session, runtime: Runtime) -> FilterChain:
+    """A chain for the runtime's ``[filters]`` and the current listening tasks; rebuilt only when
+    the tasks change (building one is cheap; the models it uses are loaded once per process)."""
+    key = (runtime.filters, listening_rules(session))
+    with _lock:
+        chain = _chains.get(key)
+        if chain is None:
+            _chains.clear()
+            chain = _chains[key] = FilterChain(runtime.filters, key[1])
     return chain
 
 
 def reset_cache() -> None:
-    _settings.cache_clear()
-    _chains.clear()
+    with _lock:
+        _chains.clear()

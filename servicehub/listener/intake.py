@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
 from servicehub.core.bulk import insert_rows, reserve_ids
-from servicehub.core.db import utcnow
+from servicehub.core.db import is_postgres, utcnow
 from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import Account, Customer, CustomerIdentity, Message
 from servicehub.filters.chain import FilterChain
@@ -220,7 +220,7 @@ def _customers(session: Session, items: Sequence[InboundItem]) -> dict[str, Auth
     so there it stays in the caller's transaction.
     """
     bind = session.get_bind()
-    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):
+    if not is_postgres(session) or not isinstance(bind, Engine):
         return _upsert_customers(session, items)
     with Session(bind) as own, own.begin():
         return _upsert_customers(own, items)
@@ -270,7 +270,7 @@ def _create_customers(session: Session, platform: str, authors: list[PlatformUse
         {"display_name": a.screen_name[:120] or a.uid, "tags": [], "created_at": now, "updated_at": now}
         for a in authors
     ]
-    if session.get_bind().dialect.name == "postgresql":  # ids first: one statement, no RETURNING
+    if is_postgres(session):  # ids first: one statement, no RETURNING
         customer_ids = reserve_ids(session, "customers", len(authors))
         insert_rows(session, Customer, [c | {"id": i} for c, i in zip(customers, customer_ids, strict=True)])
     else:

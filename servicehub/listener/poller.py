@@ -19,26 +19,23 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from servicehub.accounts.adapters import connected
+from servicehub.accounts.budget import budget_for, may_poll, paced_interval
+from servicehub.accounts.sources import SOURCE_ORDER, TIER, listened_sources
 from servicehub.adapters.base import FetchResult, InboundItem, Source, source_fetcher
-from servicehub.adapters.errors import PlatformError, RateLimited, TokenExpired, Unavailable
-from servicehub.adapters.registry import pollable_sources
+from servicehub.adapters.errors import MalformedPayload, PlatformError, RateLimited, TokenExpired, Unavailable
 from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, PollCursor
 from servicehub.core.runtime import Runtime
-from servicehub.listener.budget import budget_for, may_poll, paced_interval
-from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.store import store_and_route
 
 log = logging.getLogger(__name__)
 
-# Service-facing sources first: when the budget is short these are polled, the rest wait.
-SOURCE_ORDER = (Source.MENTIONS, Source.DIRECT_MESSAGES, Source.COMMENTS_TO_ME, Source.COMMENT_MENTIONS)
 # Items taken in (and routed) per transaction: big enough to amortize every statement,
 # small enough that a burst's first requests reach operators while the rest is filtered.
 INTAKE_CHUNK = 2000
-TIER = {Source.MENTIONS: 0, Source.DIRECT_MESSAGES: 0, Source.COMMENTS_TO_ME: 1, Source.COMMENT_MENTIONS: 1}
 
 
 @dataclass(frozen=True)
@@ -81,25 +78,38 @@ def take_lease(runtime: Runtime, cursor_id: int) -> bool:
 
 
 def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
-    """Poll one (account, source) if its lease can be taken; safe to call twice."""
+    """Poll one (account, source) if its lease can be taken; safe to call twice.
+
+    A failure inside the hub (not the platform's: a bug, a database fault) is caught here,
+    logged with its traceback, and shown on the accounts page (the source's error and the
+    account's intake error) until a poll succeeds; the source is tried again after the
+    longest interval. Nothing the failed poll fetched is lost: its cursor did not move.
+    """
     if not take_lease(runtime, cursor_id):
         return PollOutcome(cursor_id, error="leased by another worker")
+    try:
+        return _poll(runtime, cursor_id)
+    except Exception as exc:
+        log.exception("polling cursor %s failed inside the hub", cursor_id)
+        _record_breakdown(runtime, cursor_id, exc)
+        return PollOutcome(cursor_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def _poll(runtime: Runtime, cursor_id: int) -> PollOutcome:
     with runtime.sessions() as session:
         cursor = session.get(PollCursor, cursor_id)
         account = session.get(Account, cursor.account_id) if cursor else None
         if cursor is None or account is None:
             return PollOutcome(cursor_id, error="cursor gone")
         if cursor.source not in listened_sources(account):  # switched off: keep the cursor, don't poll
-            _release(session, cursor, interval=runtime.settings.listener.max_interval_seconds, error="")
+            _release(session, cursor, interval=runtime.settings.listener.max_interval_seconds)
             session.commit()
             return PollOutcome(cursor_id, error="switched off")
         budget = budget_for(runtime)
         per_hour = runtime.settings.listener.hourly_budget
         if not may_poll(budget, account.id, tier=TIER[Source(cursor.source)], per_hour=per_hour):
             wait = paced_interval(runtime.settings.listener.poll_interval_seconds, 3600.0, 0, 1, time.time())
-            _release(
-                session, cursor, interval=wait, error="hourly API budget spent; waiting for the next hour"
-            )
+            _release(session, cursor, interval=wait, error="hourly API budget spent", kind="budget")
             session.commit()
             return PollOutcome(cursor_id, error="budget")
         try:
@@ -114,7 +124,7 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
             return PollOutcome(cursor_id, error=str(exc))
         if result is None:
             missing = f"{account.platform} has no {cursor.source} source"
-            _release(session, cursor, interval=3600.0, error=missing)
+            _release(session, cursor, interval=3600.0, error=missing, kind="unsupported")
             session.commit()
             return PollOutcome(cursor_id, error="unsupported source")
         remaining = budget.spend(account.id, max(result.pages, 1))
@@ -123,8 +133,29 @@ def poll_cursor(runtime: Runtime, cursor_id: int) -> PollOutcome:
         _release(session, cursor, interval=_next_interval(runtime, cursor, len(result.items), remaining))
         if account.health != Health.OK:
             account.health, account.health_detail, account.rate_limited_until = Health.OK, "", None
+        if account.intake_error:
+            account.intake_error, account.intake_failed_at = "", None
         session.commit()
         return PollOutcome(cursor_id, fetched=len(result.items), stored=stored)
+
+
+def _record_breakdown(runtime: Runtime, cursor_id: int, exc: Exception) -> None:
+    """Show an intake failure inside the hub where an administrator looks (see poll_cursor)."""
+    detail = f"{type(exc).__name__}: {exc}"[:500]
+    with runtime.sessions.begin() as session:
+        cursor = session.get(PollCursor, cursor_id)
+        if cursor is None:
+            return
+        _release(
+            session,
+            cursor,
+            interval=runtime.settings.listener.max_interval_seconds,
+            error=detail,
+            kind="internal",
+        )
+        account = session.get(Account, cursor.account_id)
+        if account is not None:
+            account.intake_error, account.intake_failed_at = detail, utcnow()
 
 
 def _advance(cursor: PollCursor, result: FetchResult) -> None:
@@ -151,7 +182,7 @@ def _store_in_chunks(
     in between leaves the old cursor, and the next poll skips what was already stored.
     """
     oldest_first = list(reversed(items))
-    chain = chain_for(session)
+    chain = chain_for(session, runtime)
     stored = 0
     for start in range(0, max(len(oldest_first), 1), INTAKE_CHUNK):
         new = store_and_route(session, runtime, account, oldest_first[start : start + INTAKE_CHUNK], chain)
@@ -179,13 +210,16 @@ def _next_interval(runtime: Runtime, cursor: PollCursor, fetched: int, remaining
     )
 
 
-def _release(session: Session, cursor: PollCursor, *, interval: float, error: str = "") -> None:
+def _release(
+    session: Session, cursor: PollCursor, *, interval: float, error: str = "", kind: str | None = None
+) -> None:
     now = utcnow()
     cursor.interval_seconds = interval
     cursor.next_poll_at = now + timedelta(seconds=interval)
     cursor.last_polled_at = now
     cursor.leased_until = None
     cursor.last_error = error[:500]
+    cursor.error_kind = kind if error else None
 
 
 def _record_failure(
@@ -195,36 +229,35 @@ def _record_failure(
         account.health = Health.NEEDS_REAUTH
         account.health_detail = str(exc)[:500]
         audit.record(session, "account.needs_reauth", "account", account.id, error=str(exc))
-        _release(session, cursor, interval=runtime.settings.listener.poll_interval_seconds, error=str(exc))
+        _release(
+            session,
+            cursor,
+            interval=runtime.settings.listener.poll_interval_seconds,
+            error=str(exc),
+            kind="token_expired",
+        )
     elif isinstance(exc, RateLimited):
         until = exc.reset_at or utcnow() + timedelta(minutes=15)
         account.health = Health.RATE_LIMITED
         account.rate_limited_until = until
         account.health_detail = str(exc)[:500]
-        _release(session, cursor, interval=max(1.0, (until - utcnow()).total_seconds()), error=str(exc))
+        _release(
+            session,
+            cursor,
+            interval=max(1.0, (until - utcnow()).total_seconds()),
+            error=str(exc),
+            kind="rate_limited",
+        )
     elif isinstance(exc, Unavailable):
         backoff = min(runtime.settings.listener.max_interval_seconds, max(cursor.interval_seconds, 1.0) * 2)
-        _release(session, cursor, interval=backoff, error=str(exc))
+        _release(session, cursor, interval=backoff, error=str(exc), kind="unavailable")
     else:
-        _release(session, cursor, interval=runtime.settings.listener.max_interval_seconds, error=str(exc))
+        kind = "malformed" if isinstance(exc, MalformedPayload) else "rejected"
+        _release(
+            session,
+            cursor,
+            interval=runtime.settings.listener.max_interval_seconds,
+            error=str(exc),
+            kind=kind,
+        )
     log.warning("polling %s/%s failed: %s", account.display_name, cursor.source, exc)
-
-
-def listened_sources(account: Account) -> set[str]:
-    """The sources the account is polled for (by default all of them)."""
-    return set(account.listening.get("sources") or [s.value for s in SOURCE_ORDER])
-
-
-def ensure_cursors(session: Session, account: Account) -> None:
-    """One cursor per source the account listens to (by default all its platform can be polled
-    for); a source switched (back) on is due at once, from where its cursor stopped."""
-    pollable = {s.value for s in pollable_sources(account.platform)}
-    wanted = listened_sources(account) & pollable
-    have = {
-        c.source: c for c in session.scalars(select(PollCursor).where(PollCursor.account_id == account.id))
-    }
-    for source in sorted(wanted):
-        if source not in have:
-            session.add(PollCursor(account_id=account.id, source=source))
-        elif have[source].next_poll_at > utcnow():
-            have[source].next_poll_at = utcnow()

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from servicehub.adapters.base import MessageSource
-from servicehub.adapters.errors import MalformedPayload
+from servicehub.accounts.adapters import connected
+from servicehub.adapters.base import MessageSource, message_source
+from servicehub.adapters.errors import MalformedPayload, Unsupported
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
-from servicehub.listener.connect import connected
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 
@@ -37,6 +37,7 @@ class PushRejected(Exception):
 class PushResult:
     received: int
     stored: int
+    answer: str = ""  # the body the platform expects back (see MessageSource.push_answer)
 
 
 @contextmanager
@@ -50,9 +51,11 @@ def _push_adapter(
         if account is None:
             raise PushRejected(404, "unknown account")
     with connected(runtime, account) as adapter:
-        if not isinstance(adapter, MessageSource):
-            raise PushRejected(404, f"{platform} does not push")
-        yield account, adapter
+        try:
+            source = message_source(adapter)
+        except Unsupported:
+            raise PushRejected(404, f"{platform} does not push") from None
+        yield account, source
 
 
 def verify_echo(runtime: Runtime, platform: str, account_id: int, params: Mapping[str, str]) -> str:
@@ -79,12 +82,13 @@ def receive_push(
             items = adapter.parse_push(body, content_type)
         except MalformedPayload as exc:
             raise PushRejected(400, str(exc)) from exc
+        answer = adapter.push_answer()
     if not items:
-        return PushResult(0, 0)
+        return PushResult(0, 0, answer)
     with runtime.sessions() as session:
         account = session.merge(account)
-        new_ids = intake(session, account, items, chain_for(session))
+        new_ids = intake(session, account, items, chain_for(session, runtime))
         if new_ids:
             enqueue_on_commit(session, runtime.tasks, "routing.route_messages", message_ids=new_ids)
         session.commit()
-    return PushResult(len(items), len(new_ids))
+    return PushResult(len(items), len(new_ids), answer)

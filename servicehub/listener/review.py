@@ -9,14 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
+from servicehub.core.masking import phone_sight
 from servicehub.core.models import Account, Message
-from servicehub.core.permissions import Principal, restrict
+from servicehub.core.permissions import Principal, access, restrict
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
-
-
-class MessageNotVisible(LookupError):
-    """Missing, outside the reviewer's scope, or not dropped: all answer the same."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,7 @@ def list_dropped(
             Message.text,
             Message.drop_reason,
             Message.created_at,
+            Message.account_id,
         )
         .join(Account, Account.id == Message.account_id)
         .where(Message.keep.is_(False))
@@ -49,30 +47,22 @@ def list_dropped(
     if before is not None:
         stmt = stmt.where(Message.id < before)
     stmt = restrict(stmt, principal, "message.review", Message)
-    return [DroppedRow(i, a, n, t, r or "", c) for i, a, n, t, r, c in session.execute(stmt)]
+    sight = phone_sight(session, principal)
+    return [
+        DroppedRow(i, a, n, sight.text(account_id, t), r or "", c)
+        for i, a, n, t, r, c, account_id in session.execute(stmt)
+    ]
 
 
-def restore_message(session: Session, runtime: Runtime, principal: Principal, message_id: int) -> Message:
-    """Keep a dropped message after all; it is routed like a new one."""
-    stmt = restrict(
-        select(Message).where(Message.id == message_id, Message.keep.is_(False)),
-        principal,
-        "message.review",
-        Message,
-    )
-    message = session.scalars(stmt).first()
-    if message is None:
-        raise MessageNotVisible(message_id)
+def do_restore_message(session: Session, runtime: Runtime, who: Principal, message_id: int) -> Message:
+    """Keep a dropped message after all; it is routed like a new one.
+
+    Missing, outside the reviewer's scope and not dropped all answer NotVisible alike.
+    """
+    message = access(session, who, Message, message_id, "message.review", where=[Message.keep.is_(False)])
     message.keep = True
     message.routed = False
     message.tags = [*message.tags, f"restored:{message.drop_reason}"]
-    audit.record(
-        session,
-        "message.restored",
-        "message",
-        message.id,
-        actor_id=principal.user_id,
-        reason=message.drop_reason,
-    )
+    audit.record(session, "message.restored", "message", message.id, by=who, reason=message.drop_reason)
     enqueue_on_commit(session, runtime.tasks, "routing.route_messages", message_ids=[message.id])
     return message

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem
 from servicehub.core.bulk import reserve_ids
-from servicehub.core.db import savepoint
+from servicehub.core.db import is_postgres, savepoint
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime
 from servicehub.filters.chain import FilterChain
@@ -47,7 +47,7 @@ def store_and_route(
     rows = judge(session, account, items, chain)
     if not rows:
         return Stored([], [])
-    if session.get_bind().dialect.name == "postgresql" and any(row["keep"] for row in rows):
+    if is_postgres(session) and any(row["keep"] for row in rows):
         stored = _insert_routed(session, runtime, rows)
         if stored is not None:
             return stored

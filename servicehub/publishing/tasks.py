@@ -1,10 +1,11 @@
-"""Publishing tasks: send one outbox row; periodically retry the ones that failed softly."""
+"""Publishing tasks: send one outbox row; periodically retry the ones that failed softly and
+settle the ones whose sender was interrupted."""
 
 from __future__ import annotations
 
 from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
-from servicehub.publishing.outbox import due_for_retry, send_outbound
+from servicehub.publishing.outbox import due_for_retry, send_outbound, sweep_interrupted
 
 
 @task("publishing.send")
@@ -21,3 +22,8 @@ def send_due() -> int:
     for outbound_id in ids:
         runtime.tasks.enqueue("publishing.send", outbound_id=outbound_id)
     return len(ids)
+
+
+@task("publishing.sweep_interrupted", every=60.0)
+def sweep() -> int:
+    return len(sweep_interrupted(get_runtime()))

@@ -1,26 +1,29 @@
-"""Length rules checked before anything is queued, so the operator sees the error at once."""
+"""Text rules checked before anything is queued, so the operator sees the error at once.
+
+How long a text may be is the platform's rule for its target (``adapters.registry.text_rule``:
+Weibo counts 140 of its characters for a comment, WeChat 2,048 bytes for a message); the
+outbox checks it here, and the platform's adapter checks again before it spends quota.
+"""
 
 from __future__ import annotations
 
-from servicehub.adapters.weibo.text import weibo_length
-
-WEIBO_LIMITS = {"comment_status": 140, "reply_comment": 140, "post": 140, "private_message": 300}
-WECHAT_MAX_BYTES = 2048
-
-
-class ReplyError(ValueError):
-    """The message cannot be queued; the text is shown to the operator as is."""
+from servicehub.adapters import registry
+from servicehub.adapters.errors import TextTooLong
+from servicehub.core.errors import ActionError
 
 
-class TextTooLong(ReplyError):
-    pass
-
-
-def check_length(platform: str, target_kind: str, text: str) -> None:
-    if platform == "weibo":
-        limit = WEIBO_LIMITS.get(target_kind)
-        length = weibo_length(text)
-        if limit is not None and length > limit:
-            raise TextTooLong(f"内容超过{limit}字（当前{length}字）")
-    elif platform == "wechat" and len(text.encode()) > WECHAT_MAX_BYTES:
-        raise TextTooLong(f"内容超过{WECHAT_MAX_BYTES}字节")
+def checked_text(platform: str, target_kind: str, text: str) -> str:
+    """``text`` stripped, if ``platform`` accepts it for ``target_kind``; else :class:`ActionError`
+    (``text_empty``, or ``text_too_long`` with the limit, the length and its unit)."""
+    text = text.strip()
+    if not text:
+        raise ActionError("text_empty", "the text is empty")
+    rule = registry.text_rule(platform, target_kind)
+    if rule is not None:
+        try:
+            rule.check(text)
+        except TextTooLong as exc:
+            raise ActionError(
+                "text_too_long", str(exc), limit=exc.limit, length=exc.length, unit=exc.unit
+            ) from exc
+    return text

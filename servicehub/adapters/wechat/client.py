@@ -8,18 +8,31 @@ listener and publisher see that through ``isinstance`` checks.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
-from servicehub.adapters.base import Credentials, InboundItem, PlatformConfig, ReplyTarget, SentRef
+from servicehub.adapters.base import (
+    AppConnection,
+    CredentialField,
+    Credentials,
+    InboundItem,
+    PlatformConfig,
+    ReplyTarget,
+    SentRef,
+    TextRule,
+    count_utf8_bytes,
+)
 from servicehub.adapters.errors import (
+    InvalidCredentials,
     MalformedPayload,
     PlatformError,
     RateLimited,
@@ -32,7 +45,7 @@ from servicehub.adapters.wechat import push, signing
 from servicehub.adapters.wechat.access_token import AccessTokenCache, SharedTokens
 from servicehub.adapters.wechat.crypto import MessageCrypto
 from servicehub.adapters.wechat.errcodes import TOKEN_INVALID, error_for
-from servicehub.adapters.wechat.reply_rules import check_text
+from servicehub.adapters.wechat.reply_rules import TEXT_LIMIT_BYTES, check_text
 
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
@@ -51,6 +64,38 @@ class WeChatAdapter:
     """
 
     platform = push.PLATFORM
+    names: ClassVar[Mapping[str, str]] = {"zh-CN": "微信公众号", "en": "WeChat official account"}
+    text_rules: ClassVar[Mapping[str, TextRule]] = {
+        "private_message": TextRule(TEXT_LIMIT_BYTES, "byte", "utf8_bytes", count_utf8_bytes),
+    }
+    # An official account is its own app: it is connected with what its console shows.
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
+        CredentialField("display_name", "公众号名称", required=False),
+        CredentialField("original_id", "原始ID", "公众号设置里的 gh_ 开头的编号"),
+        CredentialField("appid", "AppID", "开发 → 基本配置 → 开发者ID"),
+        CredentialField("secret", "AppSecret", "开发 → 基本配置 → 开发者密码", secret=True),
+        CredentialField("push_token", "Token", "服务器配置里填写的令牌", secret=True),
+        CredentialField(
+            "aes_key", "EncodingAESKey", "安全模式的消息加解密密钥：43个字符", secret=True, required=False
+        ),
+    )
+
+    @classmethod
+    def check_credentials(cls, values: Mapping[str, str]) -> AppConnection:
+        """The connection a filled-in credential form describes; a bad field raises
+        :class:`InvalidCredentials` naming it (a malformed EncodingAESKey would otherwise make
+        every later push to the account fail to decrypt)."""
+        clean = {f.name: str(values.get(f.name, "")).strip() for f in cls.credential_fields}
+        for f in cls.credential_fields:
+            if f.required and not clean[f.name]:
+                raise InvalidCredentials(f.name, "required")
+        aes_key = clean["aes_key"]
+        if aes_key and not _valid_aes_key(aes_key):
+            raise InvalidCredentials("aes_key", "format")
+        app = {"app_key": clean["appid"], "app_secret": clean["secret"], "token": clean["push_token"]}
+        if aes_key:
+            app["encoding_aes_key"] = aes_key
+        return AppConnection(clean["original_id"], clean["display_name"] or clean["original_id"], app)
 
     def __init__(
         self,
@@ -133,6 +178,10 @@ class WeChatAdapter:
     def parse_push(self, body: bytes, content_type: str = "text/xml") -> list[InboundItem]:
         """Normalize a verified push body; ``content_type`` is ignored, WeChat always sends XML."""
         return push.items_from_fields(push.read_push(body, self._crypto))
+
+    def push_answer(self) -> str:
+        """``success``: received, no passive reply (WeChat's recommended answer; it won't retry)."""
+        return push.PUSH_ACK_BODY
 
     # -- reply out (Replier) -------------------------------------------------------------
 
@@ -241,3 +290,13 @@ class WeChatAdapter:
         if errcode:
             raise error_for(errcode, str(data.get("errmsg", "")), request=path, now=self._now())
         return data
+
+
+def _valid_aes_key(key: str) -> bool:
+    """43 base64 characters that decode (with the one "=" WeChat leaves off) to a 32-byte key."""
+    if len(key) != 43:
+        return False
+    try:
+        return len(base64.b64decode(key + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False

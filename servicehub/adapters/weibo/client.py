@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 
@@ -30,13 +30,15 @@ from servicehub.adapters.base import (
     RateLimitStatus,
     ReplyTarget,
     SentRef,
+    TextRule,
 )
 from servicehub.adapters.errors import MalformedPayload, NotFound, Rejected, TokenExpired
 from servicehub.adapters.weibo import mapping, push
 from servicehub.adapters.weibo.mapping import FollowerIdPage, Payload
+from servicehub.adapters.weibo.oauth import WeiboOAuth
 from servicehub.adapters.weibo.paging import DEFAULT_MAX_PAGES, walk_back
 from servicehub.adapters.weibo.session import Params, WeiboSession
-from servicehub.adapters.weibo.text import MESSAGE_LIMIT, POST_LIMIT, URL_RE, ensure_length
+from servicehub.adapters.weibo.text import MESSAGE_LIMIT, POST_LIMIT, URL_RE, ensure_length, weibo_length
 
 DEFAULT_PAGE_SIZE = 100  # within every list endpoint's maximum (200); fewer calls per burst
 COUNT_BATCH = 100  # statuses/count takes at most 100 ids
@@ -66,6 +68,20 @@ class WeiboAdapter:
     """Sina Weibo for one account: mentions, comments, DMs, fans-service push, replies, posts."""
 
     platform = "weibo"
+    names: ClassVar[Mapping[str, str]] = {"zh-CN": "新浪微博", "en": "Sina Weibo"}
+    text_rules: ClassVar[Mapping[str, TextRule]] = {
+        "comment_status": TextRule(POST_LIMIT, "char", "weibo", weibo_length),
+        "reply_comment": TextRule(POST_LIMIT, "char", "weibo", weibo_length),
+        "post": TextRule(POST_LIMIT, "char", "weibo", weibo_length),
+        "private_message": TextRule(MESSAGE_LIMIT, "char", "weibo", weibo_length),
+    }
+
+    @classmethod
+    def authorizer(
+        cls, config: PlatformConfig, *, transport: httpx.BaseTransport | None = None
+    ) -> WeiboOAuth:
+        """Accounts are connected (and re-authorized) through Weibo's OAuth2 code flow."""
+        return WeiboOAuth(config, transport=transport)
 
     def __init__(
         self,
@@ -219,6 +235,10 @@ class WeiboAdapter:
     def parse_push(self, body: bytes, content_type: str) -> list[InboundItem]:
         return push.parse_push_body(body, content_type, self.creds.uid)
 
+    def push_answer(self) -> str:
+        """An empty body: received, no passive reply (reference §5; Weibo then does not retry)."""
+        return ""
+
     def echo(self, params: Mapping[str, str]) -> str | None:
         """Answer for Weibo's GET callback verification: ``echostr`` when signed, else None."""
         return push.echo_reply(
@@ -338,6 +358,10 @@ class WeiboAdapter:
         body = self._get("statuses/show", {"id": status_id})
         with parsing("statuses/show"):
             return mapping.status_to_item(body, self.creds.uid)
+
+    def own_profile(self) -> PlatformUser:
+        """The managed account itself, as ``users/show`` describes it."""
+        return self.user(self.creds.uid)
 
     def user(self, uid: str) -> PlatformUser:
         body = self._get("users/show", {"uid": uid})

@@ -1,9 +1,7 @@
 """Connecting an account: the OAuth2 authorization-code flow against Weibo.
 
-1. :meth:`WeiboOAuth.authorize_url` with a ``state`` from :func:`make_state` (an HMAC of a
-   nonce, a timestamp and the caller's session binding: any workbench process can check
-   it, no server-side store needed);
-2. the callback gets ``code`` and ``state``; :func:`verify_state`, then
+1. :meth:`WeiboOAuth.authorize_url` with the hub's ``state`` (see ``accounts.authorization``);
+2. the callback gets ``code`` and ``state``; the hub checks the state, then
    :meth:`WeiboOAuth.exchange_code` -> :class:`OAuthToken` with an absolute expiry;
 3. :meth:`WeiboOAuth.get_token_info` tells how long a stored token still lives.
 
@@ -15,9 +13,6 @@ flashes past and extends the token's lifetime. An expiring account therefore goe
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,16 +27,11 @@ from servicehub.adapters.errors import MalformedPayload
 from servicehub.adapters.weibo.mapping import as_int, id_value, obj
 from servicehub.adapters.weibo.session import WeiboSession
 
-STATE_MAX_AGE_SECONDS = 600
-
 
 @dataclass(frozen=True, slots=True)
-class OAuthToken:
-    """The result of a code exchange. ``access_token`` is kept out of ``repr``."""
+class OAuthToken(Credentials):
+    """The result of a code exchange: the account's credentials, and what else Weibo said."""
 
-    access_token: str = field(repr=False)
-    uid: str
-    expires_at: datetime
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def credentials(self) -> Credentials:
@@ -71,37 +61,6 @@ def _seconds(body: Mapping[str, Any], *names: str) -> int:
     raise MalformedPayload(f"Weibo payload is missing required field {names[0]!r}")
 
 
-def _mac(secret: str, message: str) -> str:
-    return hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-
-
-def make_state(secret: str, binding: str = "", *, now: datetime | None = None) -> str:
-    """A CSRF ``state`` for the authorize redirect, bound to ``binding`` (e.g. the session id)."""
-    nonce = secrets.token_urlsafe(12)
-    issued = int((now or datetime.now(UTC)).timestamp())
-    return f"{nonce}.{issued}.{_mac(secret, f'{nonce}.{issued}.{binding}')}"
-
-
-def verify_state(
-    secret: str,
-    state: str,
-    binding: str = "",
-    *,
-    max_age_seconds: int = STATE_MAX_AGE_SECONDS,
-    now: datetime | None = None,
-) -> bool:
-    """True when ``state`` came from :func:`make_state` with this secret and binding, recently."""
-    try:
-        nonce, issued_text, mac = state.split(".")
-        issued = int(issued_text)
-    except ValueError:
-        return False
-    age = (now or datetime.now(UTC)).timestamp() - issued
-    if age < -60 or age > max_age_seconds:
-        return False
-    return hmac.compare_digest(mac, _mac(secret, f"{nonce}.{issued}.{binding}"))
-
-
 class WeiboOAuth:
     """OAuth2 calls for one Weibo app (``config.app_key``/``app_secret``/``redirect_uri``)."""
 
@@ -119,12 +78,6 @@ class WeiboOAuth:
 
     def close(self) -> None:
         self._session.close()
-
-    def new_state(self, binding: str = "") -> str:
-        return make_state(self.config.app_secret, binding, now=self._clock())
-
-    def check_state(self, state: str, binding: str = "") -> bool:
-        return verify_state(self.config.app_secret, state, binding, now=self._clock())
 
     def authorize_url(
         self,
