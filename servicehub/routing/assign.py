@@ -14,20 +14,21 @@ the policy, rule, pool, every candidate considered (and why others were not) and
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from servicehub.core import audit
 from servicehub.core.bulk import insert_rows
-from servicehub.core.db import utcnow
+from servicehub.core.db import is_postgres, utcnow
 from servicehub.core.lookup import one_of
 from servicehub.core.models import (
     OPEN_STATES,
     Account,
     Assignment,
-    AuditEvent,
     Presence,
     RequestState,
     ServiceRequest,
@@ -35,15 +36,11 @@ from servicehub.core.models import (
 )
 from servicehub.core.permissions import may_see_account, principal_for
 from servicehub.core.runtime import Runtime
-from servicehub.routing.presence import on_shift
+from servicehub.core.shifts import on_shift
 from servicehub.routing.rules import Plan, RoutingConfig, heard, plan
 from servicehub.routing.strategies import Candidate, Decision, decide
 
 BACKLOG_BATCH = 50
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def open_loads(session: Session, user_ids: Collection[int]) -> dict[int, int]:
@@ -144,6 +141,97 @@ def _status(user: User | None, account: Account, operators: Sequence[int], now: 
     return "ok"
 
 
+Considered = list[dict[str, Any]]  # a pool member's id, name, load, capacity and status
+
+# A pool whose members all have one of these may never serve the request: a rule's team
+# that cannot see the account (a partner's account, say) hands over to its operators.
+NEVER = frozenset({"inactive", "out_of_scope", "excluded"})
+
+
+@dataclass
+class _Batch:
+    """What one assignment batch reads once: plans, locked users, loads, accounts."""
+
+    config: RoutingConfig
+    plans: dict[int, Plan]
+    previous: dict[int, int | None]
+    users: dict[int, User]
+    loads: dict[int, int]
+    accounts: dict[int, Account]
+    now: datetime
+    exclude: Collection[int]
+    statuses: dict[tuple[int, int], str] = field(default_factory=dict)  # (user, account): fixed
+
+    @classmethod
+    def prepare(
+        cls,
+        session: Session,
+        runtime: Runtime,
+        requests: Sequence[ServiceRequest],
+        texts: Mapping[int, tuple[str, set[str]]],
+        now: datetime,
+        exclude: Collection[int],
+    ) -> _Batch:
+        config = RoutingConfig.load(session, runtime)
+        plans = {r.id: plan(session, config, r, *texts.get(r.id, ("", set()))) for r in requests}
+        sticky = [r for r in requests if plans[r.id].policy.sticky]
+        previous: dict[int, int | None] = dict.fromkeys((r.id for r in requests), None)
+        previous.update(previous_assignees(session, sticky) if sticky else {})
+        people = {u for p in plans.values() for u in (*p.user_ids, *p.fallback_ids)}
+        users = lock_users(session, people)
+        accounts = {
+            a.id: a
+            for a in session.scalars(select(Account).where(Account.id.in_({r.account_id for r in requests})))
+        }
+        return cls(config, plans, previous, users, open_loads(session, users), accounts, now, exclude)
+
+    def status(self, session: Session, uid: int, account: Account) -> str:
+        if uid in self.exclude:
+            return "excluded"
+        if (uid, account.id) not in self.statuses:
+            operators = self.config.operators(session, account.id)
+            self.statuses[uid, account.id] = _status(self.users.get(uid), account, operators, self.now)
+        return self.statuses[uid, account.id]
+
+    def pool(
+        self, session: Session, request: ServiceRequest
+    ) -> tuple[list[dict[str, Any]], list[Candidate], str | None]:
+        """Every member of the request's pool with their status, the candidates among them,
+        and the pool fallen back from when none of the planned pool may ever serve it."""
+        chosen_plan = self.plans[request.id]
+        account = self.accounts[request.account_id]
+        considered, candidates = self._consider(session, chosen_plan.user_ids, account)
+        if chosen_plan.fallback_ids and all(c["status"] in NEVER for c in considered):
+            more, candidates = self._consider(session, chosen_plan.fallback_ids, account)
+            return considered + more, candidates, chosen_plan.pool
+        return considered, candidates, None
+
+    def _consider(
+        self, session: Session, user_ids: Sequence[int], account: Account
+    ) -> tuple[Considered, list[Candidate]]:
+        considered: Considered = []
+        candidates: list[Candidate] = []
+        for uid in user_ids:
+            user = self.users.get(uid)
+            status = self.status(session, uid, account)
+            if user is not None and status == "ok":
+                candidate = Candidate(
+                    uid, user.display_name, self.loads[uid], user.capacity, user.last_assigned_at
+                )
+                candidates.append(candidate)
+                status = "ok" if candidate.has_room else "at_capacity"
+            considered.append(
+                {
+                    "id": uid,
+                    "name": user.display_name if user else "",
+                    "load": self.loads.get(uid, 0),
+                    "capacity": user.capacity if user else 0,
+                    "status": status,
+                }
+            )
+        return considered, candidates
+
+
 def assign_requests(
     session: Session,
     runtime: Runtime,
@@ -163,85 +251,48 @@ def assign_requests(
     if not requests:
         return {}
     now = now or utcnow()
-    config = RoutingConfig.load(session, runtime)
     texts = heard(session, [r.id for r in requests]) if heard_texts is None else heard_texts
-    plans: dict[int, Plan] = {r.id: plan(session, config, r, *texts.get(r.id, ("", set()))) for r in requests}
-    sticky = [r for r in requests if plans[r.id].policy.sticky]
-    previous: dict[int, int | None] = dict.fromkeys((r.id for r in requests), None)
-    previous.update(previous_assignees(session, sticky) if sticky else {})
-    users = lock_users(session, {u for p in plans.values() for u in p.user_ids})
-    loads = open_loads(session, users)
-    accounts = {
-        a.id: a
-        for a in session.scalars(select(Account).where(Account.id.in_({r.account_id for r in requests})))
-    }
+    batch = _Batch.prepare(session, runtime, requests, texts, now, exclude)
     result: dict[int, int | None] = {}
-    statuses: dict[tuple[int, int], str] = {}  # (user, account) -> status: fixed for the batch
     decisions: list[dict[str, Any]] = []  # Assignment rows
     events: list[dict[str, Any]] = []  # AuditEvent rows
     ordered = sorted(requests, key=lambda r: (-r.priority, r.created_at, r.id))
     for tick, request in enumerate(ordered):
-        chosen_plan = plans[request.id]
-        account = accounts[request.account_id]
-        operators = config.operators(session, account.id)
-        considered: list[dict[str, Any]] = []
-        candidates: list[Candidate] = []
-        for uid in chosen_plan.user_ids:
-            user = users.get(uid)
-            if uid in exclude:
-                status = "excluded"
-            elif (uid, account.id) in statuses:
-                status = statuses[uid, account.id]
-            else:
-                status = statuses[uid, account.id] = _status(user, account, operators, now)
-            if user is not None and status == "ok":
-                candidate = Candidate(
-                    uid, user.display_name, loads[uid], user.capacity, user.last_assigned_at
-                )
-                candidates.append(candidate)
-                status = "ok" if candidate.has_room else "at_capacity"
-            considered.append(
-                {
-                    "id": uid,
-                    "name": user.display_name if user else "",
-                    "load": loads.get(uid, 0),
-                    "capacity": user.capacity if user else 0,
-                    "status": status,
-                }
-            )
-        prev = previous[request.id]
+        chosen_plan = batch.plans[request.id]
+        considered, candidates, fell_back = batch.pool(session, request)
+        prev = batch.previous[request.id]
         decision = decide(
             chosen_plan.policy.strategy, candidates, sticky=chosen_plan.policy.sticky, previous_id=prev
         )
-        chosen = decision.chosen
-        result[request.id] = chosen
+        chosen = result[request.id] = decision.chosen
         if chosen is not None:
             request.assignee_id = chosen
             request.state = RequestState.ASSIGNED
-            if chosen_plan.team_id is not None:
+            if chosen_plan.team_id is not None and fell_back is None:
                 request.team_id = chosen_plan.team_id
-            loads[chosen] += 1
-            users[chosen].last_assigned_at = now + timedelta(microseconds=tick)
+            batch.loads[chosen] += 1
+            batch.users[chosen].last_assigned_at = now + timedelta(microseconds=tick)
+            # "nobody" changes no state: its Assignment row is the record
+            events.append(
+                audit.event_row(
+                    "request.assigned",
+                    "request",
+                    request.id,
+                    actor_id=actor_id,
+                    user_id=chosen,
+                    strategy=decision.strategy,
+                    why=decision.why,
+                )
+            )
         elif not record_misses:
             continue
-        reason = _explain(chosen_plan, decision, considered, prev, request)
+        reason = _explain(chosen_plan, decision, considered, prev, request, fell_back)
         decisions.append(
             {"request_id": request.id, "user_id": chosen, "strategy": decision.strategy, "reason": reason}
         )
-        if chosen is not None:  # "nobody" changes no state: its Assignment row is the record
-            events.append(  # what audit.record would add, written below in one statement
-                {
-                    "actor_id": actor_id,
-                    "action": "request.assigned",
-                    "object_type": "request",
-                    "object_id": str(request.id),
-                    "detail": {"user_id": chosen, "strategy": decision.strategy, "why": decision.why},
-                    "ip": "",
-                }
-            )
     if decisions:
         insert_rows(session, Assignment, decisions)
-        insert_rows(session, AuditEvent, events)
+        audit.record_many(session, events)
         # One event per batch, not per request: pages re-read what they show anyway.
         changed = [d["request_id"] for d in decisions]
         runtime.publish_on_commit(session, {"type": "requests", "request_ids": changed})
@@ -254,6 +305,7 @@ def _explain(
     considered: list[dict[str, Any]],
     prev: int | None,
     request: ServiceRequest,
+    pool_fallback: str | None,
 ) -> dict[str, Any]:
     return {
         "why": decision.why,
@@ -262,7 +314,8 @@ def _explain(
             "sticky": chosen_plan.policy.sticky,
             "source": chosen_plan.policy.source,
         },
-        "pool": chosen_plan.pool,
+        "pool": f"account:{request.account_id}" if pool_fallback else chosen_plan.pool,
+        "pool_fallback_from": pool_fallback,
         "rule": chosen_plan.rule,
         "listening_tasks": list(chosen_plan.tasks),
         "candidates": considered,
@@ -270,12 +323,6 @@ def _explain(
         "fallback_from": decision.fallback_from,
         "priority": request.priority,
     }
-
-
-def assign_request(session: Session, runtime: Runtime, request: ServiceRequest) -> User | None:
-    """Assign one new request inside the caller's transaction (kept for ``conversations``)."""
-    chosen = assign_requests(session, runtime, [request]).get(request.id)
-    return session.get(User, chosen) if chosen is not None else None
 
 
 def _claim(session: Session, stmt: Any) -> list[ServiceRequest]:

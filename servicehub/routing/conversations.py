@@ -18,23 +18,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from servicehub.core import audit
 from servicehub.core.bulk import insert_rows
-from servicehub.core.db import savepoint, utcnow
+from servicehub.core.db import is_postgres, savepoint, utcnow
 from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import (
     OPEN_STATES,
-    AuditEvent,
-    Customer,
     Message,
     Priority,
     RequestState,
@@ -43,7 +41,7 @@ from servicehub.core.models import (
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
 from servicehub.routing.assign import assign_requests
-from servicehub.routing.priority import REPEAT_WINDOW, Signals, negative_below, score, sla
+from servicehub.routing.priority import Pending, levels
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +197,7 @@ def _claim(session: Session, message_ids: Sequence[int]) -> list[Routable]:
             .where(one_of(session, Message.id, part), Message.routed.is_(False), Message.keep.is_(True))
             .order_by(Message.id)
         )
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
         claimed.extend(Routable(*row) for row in session.execute(stmt))
     return claimed
@@ -222,7 +220,7 @@ def _lock_open(session: Session, refs: Collection[ThreadRef]) -> dict[ThreadRef,
                 )
                 .order_by(ServiceRequest.id)
             )
-            if session.get_bind().dialect.name == "postgresql":
+            if is_postgres(session):
                 stmt = stmt.with_for_update()
             for request in session.scalars(stmt):
                 found.setdefault((request.account_id, request.thread_key), request)
@@ -266,20 +264,8 @@ def _open_missing(
     requests.update({(r.account_id, r.thread_key): r for r in created})
     if created:  # one audit event for the batch, naming each request and its first message
         first = {str(r.id): threads[(r.account_id, r.thread_key)][0].id for r in created}
-        insert_rows(
-            session,
-            AuditEvent,
-            [
-                {
-                    "actor_id": None,
-                    "action": "requests.opened",
-                    "object_type": "request",
-                    "object_id": str(created[0].id) if len(created) == 1 else f"{len(created)} requests",
-                    "detail": {"first_message": first},
-                    "ip": "",
-                }
-            ],
-        )
+        what = str(created[0].id) if len(created) == 1 else f"{len(created)} requests"
+        audit.record(session, "requests.opened", "request", what, first_message=first)
     return created
 
 
@@ -298,7 +284,7 @@ def _insert_open(session: Session, rows: list[dict[str, Any]]) -> dict[ThreadRef
 
 def _point_messages(session: Session, pairs: list[tuple[int, int]]) -> None:
     """Set ``request_id`` (and ``routed``) of each (message id, request id) pair."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(
             text(
                 "UPDATE messages SET request_id = u.request_id, routed = true "
@@ -348,44 +334,13 @@ def _absorb(request: ServiceRequest, message: Message | Routable) -> None:
 
 
 def _prioritize(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) -> None:
-    """Priority and due time of new requests (rows about to be inserted); the rules live in
-    ``routing.priority``.
-
-    The signals of :func:`servicehub.routing.priority.signals_for` are read for the whole
-    batch in two queries (customer tiers, the customers' recent requests) instead of two per
-    request, then scored with ``priority.score`` and timed with ``priority.sla``. Requests
-    of the same customer opened in this batch count as recent contacts, as they would once
-    inserted. Setting both before the insert spares every new request an UPDATE.
-    """
+    """Priority and due time of new requests (rows about to be inserted), by the rules of
+    ``routing.priority`` for the whole batch at once; set before the insert, they spare every
+    new request an UPDATE."""
     if not rows:
         return
-    now = utcnow()
-    threshold = negative_below(runtime)
-    batch = Counter(row["customer_id"] for row in rows)
-    tiers: dict[int, int] = {}
-    recent: dict[int, int] = {}
-    for part in chunks(sorted(batch)):
-        found = session.execute(select(Customer.id, Customer.tier).where(one_of(session, Customer.id, part)))
-        tiers.update({customer_id: tier for customer_id, tier in found})
-        counts = session.execute(
-            select(ServiceRequest.customer_id, func.count())
-            .where(
-                one_of(session, ServiceRequest.customer_id, part),
-                ServiceRequest.created_at >= now - REPEAT_WINDOW,
-            )
-            .group_by(ServiceRequest.customer_id)
-        )
-        recent.update({customer_id: n for customer_id, n in counts})
-    for row in rows:
-        customer_id, created_at = row["customer_id"], row["created_at"]
-        signals = Signals(
-            sentiment=row["sentiment"],
-            tier=tiers.get(customer_id, 0),
-            waited=now - created_at,
-            repeat_contacts=recent.get(customer_id, 0)
-            + batch[customer_id]
-            - 1
-            + max(0, row["message_count"] - 1),
-        )
-        level, _ = score(signals, threshold)
-        row["priority"], row["due_at"] = int(level), created_at + sla(runtime, level)
+    pending = [
+        Pending(row["customer_id"], row["created_at"], row["sentiment"], row["message_count"]) for row in rows
+    ]
+    for row, (level, due, _) in zip(rows, levels(session, runtime, pending, utcnow()), strict=True):
+        row["priority"], row["due_at"] = int(level), due

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from servicehub.core.masking import CustomerView, customer_view, phone_sight
 from servicehub.core.models import (
     Account,
     AccountOperator,
@@ -21,9 +22,7 @@ from servicehub.core.models import (
     Message,
     OutboundMessage,
 )
-from servicehub.core.permissions import Principal, restrict
-from servicehub.routing.access import NotVisible
-from servicehub.routing.masking import CustomerView, customer_view
+from servicehub.core.permissions import NotVisible, Principal, scope_clause
 
 
 @dataclass(frozen=True)
@@ -49,21 +48,22 @@ class CustomerHistory:
 def customer_history(
     session: Session, principal: Principal, customer_id: int, limit: int = 200
 ) -> CustomerHistory:
+    # What the filters dropped is shown only to those who may review it on that account.
+    readable = or_(
+        and_(Message.keep.is_(True), scope_clause(principal, "request.view", Message)),
+        and_(Message.keep.is_(False), scope_clause(principal, "message.review", Message)),
+    )
     inbound = session.execute(
-        restrict(
-            select(Message, Account)
-            .join(Account, Account.id == Message.account_id)
-            .where(Message.customer_id == customer_id)
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(limit),
-            principal,
-            "request.view",
-            Message,
-        )
+        select(Message, Account)
+        .join(Account, Account.id == Message.account_id)
+        .where(Message.customer_id == customer_id, readable)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
     ).all()
     customer = session.get(Customer, customer_id)
     if customer is None or not inbound:
         raise NotVisible(f"customer {customer_id}")
+    sight = phone_sight(session, principal)
     request_ids = {m.request_id for m, _ in inbound if m.request_id is not None}
     outbound = session.execute(
         select(OutboundMessage, Account)
@@ -77,7 +77,7 @@ def customer_history(
             a.platform,
             a.display_name,
             m.kind,
-            m.text,
+            sight.text(a.id, m.text),
             m.request_id,
             "kept" if m.keep else (m.drop_reason or "dropped"),
         )
@@ -89,7 +89,7 @@ def customer_history(
             a.platform,
             a.display_name,
             str(o.kind),
-            o.sent_text or o.text,
+            sight.text(a.id, o.sent_text or o.text),
             o.request_id,
             str(o.state),
         )

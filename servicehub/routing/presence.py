@@ -10,94 +10,23 @@ are locked (no lock-order deadlock with concurrent assigners).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
-from servicehub.core.db import utcnow
+from servicehub.core.db import is_postgres, utcnow
 from servicehub.core.models import Assignment, Presence, RequestState, ServiceRequest, User
-from servicehub.core.permissions import Principal, restrict
+from servicehub.core.permissions import NotVisible, Principal, access, require
 from servicehub.core.runtime import Runtime
-from servicehub.routing.access import Forbidden, NotVisible
-
-SHIFT_ZONE = timezone(timedelta(hours=8))
-_SHIFT_TEXT = re.compile(
-    r"^\s*([1-7](?:-[1-7])?(?:,[1-7](?:-[1-7])?)*)\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})\s*$"
-)
-
-
-class ShiftError(ValueError):
-    pass
-
-
-def _clock(value: str) -> time:
-    hours, _, minutes = value.partition(":")
-    try:
-        return time(int(hours), int(minutes))
-    except ValueError as exc:
-        raise ShiftError(f"not a time of day: {value!r}") from exc
-
-
-def on_shift(shifts: Sequence[dict[str, Any]], now: datetime) -> bool:
-    """Is ``now`` inside one of ``shifts``? An empty list means always."""
-    if not shifts:
-        return True
-    local = now.astimezone(SHIFT_ZONE)
-    for shift in shifts:
-        start, end = _clock(shift["start"]), _clock(shift["end"])
-        days = set(shift.get("days", range(7)))
-        at = local.time()
-        if start <= end:
-            if local.weekday() in days and start <= at < end:
-                return True
-        elif (local.weekday() in days and at >= start) or ((local.weekday() - 1) % 7 in days and at < end):
-            return True  # an overnight shift belongs to the day it started
-    return False
-
-
-def parse_shifts(text: str) -> list[dict[str, Any]]:
-    """``"1-5 09:00-18:00; 6 10:00-16:00"`` (1 = Monday) -> the stored JSON form."""
-    shifts: list[dict[str, Any]] = []
-    for part in filter(None, (p.strip() for p in text.replace("；", ";").split(";"))):
-        found = _SHIFT_TEXT.match(part)
-        if found is None:
-            raise ShiftError(f"expected e.g. '1-5 09:00-18:00', got {part!r}")
-        days: set[int] = set()
-        for chunk in found.group(1).split(","):
-            first, _, last = chunk.partition("-")
-            days.update(range(int(first) - 1, int(last or first)))
-        start, end = _clock(found.group(2)), _clock(found.group(3))
-        shifts.append({"days": sorted(days), "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")})
-    return shifts
-
-
-def format_shifts(shifts: Sequence[dict[str, Any]]) -> str:
-    parts = []
-    for shift in shifts:
-        days = ",".join(str(d + 1) for d in shift.get("days", range(7)))
-        parts.append(f"{days} {shift['start']}-{shift['end']}")
-    return "; ".join(parts)
-
-
-def is_available(user: User, now: datetime) -> bool:
-    return user.is_active and user.presence == Presence.ON_DUTY and on_shift(user.shifts or [], now)
+from servicehub.core.shifts import on_shift
 
 
 def access_user(session: Session, principal: Principal, user_id: int, function: str) -> User:
     """The user, if ``function`` reaches them in ``principal``'s data scope; else NotVisible."""
-    if not principal.can(function):
-        raise Forbidden(function)
-    user = session.scalars(
-        restrict(select(User).where(User.id == user_id), principal, function, User)
-    ).first()
-    if user is None:
-        raise NotVisible(f"user {user_id}")
-    return user
+    require(principal, function)
+    return access(session, principal, User, user_id, function)
 
 
 def set_presence(
@@ -107,7 +36,6 @@ def set_presence(
     *,
     actor: Principal | None,
     reason: str = "",
-    ip: str = "",
 ) -> list[int]:
     """Change ``user_id``'s presence; a user may always set their own, others need presence.manage.
 
@@ -132,8 +60,7 @@ def set_presence(
                 "user.presence",
                 "user",
                 user.id,
-                actor_id=actor.user_id if actor else None,
-                ip=ip,
+                by=actor,
                 before=str(before),
                 after=str(presence),
                 reason=reason,
@@ -150,7 +77,7 @@ def set_presence(
 
 
 def _lock_user(session: Session, user_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
@@ -161,7 +88,7 @@ def requeue_unstarted(session: Session, user_id: int, *, actor_id: int | None, w
         ServiceRequest.state == RequestState.ASSIGNED,
         ServiceRequest.first_response_at.is_(None),
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         stmt = stmt.with_for_update()
     returned = []
     for request in session.scalars(stmt.order_by(ServiceRequest.id)):

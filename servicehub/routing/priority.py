@@ -12,6 +12,8 @@ stale.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +21,8 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
-from servicehub.core.db import utcnow
+from servicehub.core.db import is_postgres, utcnow
+from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import OPEN_STATES, Customer, Priority, ServiceRequest
 from servicehub.core.runtime import Runtime
 from servicehub.filters.settings import FilterSettings
@@ -39,6 +42,30 @@ class Signals:
     repeat_contacts: int
 
 
+@dataclass(frozen=True)
+class Pending:
+    """What priority reads of one request, stored (``request_id`` set) or about to be."""
+
+    customer_id: int
+    created_at: datetime
+    sentiment: float | None
+    message_count: int
+    answered: bool = False
+    request_id: int | None = None
+
+
+def pending_of(request: ServiceRequest) -> Pending:
+    """What priority reads of a stored request."""
+    return Pending(
+        request.customer_id,
+        request.created_at,
+        request.sentiment,
+        request.message_count,
+        request.first_response_at is not None,
+        request.id,
+    )
+
+
 def score(signals: Signals, negative_below: float = NEGATIVE_BELOW) -> tuple[Priority, list[str]]:
     """The priority for these signals and the names of the signals that raised it."""
     raised: list[str] = []
@@ -53,37 +80,57 @@ def score(signals: Signals, negative_below: float = NEGATIVE_BELOW) -> tuple[Pri
     return Priority(min(Priority.URGENT, Priority.NORMAL + len(raised))), raised
 
 
-def negative_below(runtime: Runtime) -> float:
-    """The sentiment score under which the filter labels a message negative."""
-    value = runtime.extra.get("negative_below")
-    if not isinstance(value, float):
-        value = runtime.extra["negative_below"] = FilterSettings.from_mapping(
-            runtime.settings.filters
-        ).negative_below
-    return value
-
-
 def sla(runtime: Runtime, priority: Priority) -> timedelta:
     minutes = runtime.settings.routing.sla_minutes.get(priority.name.lower(), DEFAULT_SLA_MINUTES)
     return timedelta(minutes=minutes)
 
 
-def signals_for(session: Session, request: ServiceRequest, now: datetime) -> Signals:
-    customer = session.get(Customer, request.customer_id)
-    others = session.scalar(
-        select(func.count()).where(
-            ServiceRequest.customer_id == request.customer_id,
-            ServiceRequest.id != request.id,
+def signals(session: Session, pending: Sequence[Pending], now: datetime) -> list[Signals]:
+    """The signals of a batch of requests, in two queries per 1,000 customers.
+
+    A customer's other requests of the last week count as repeated contact: the stored ones
+    (but not the batch's own rows) plus the batch's other requests of the same customer, as
+    they will be once stored; follow-up messages in a request count too.
+    """
+    batch = Counter(p.customer_id for p in pending)
+    own_ids = [p.request_id for p in pending if p.request_id is not None]
+    tiers: dict[int, int] = {}
+    recent: dict[int, int] = {}
+    for part in chunks(sorted(batch)):
+        found = session.execute(select(Customer.id, Customer.tier).where(one_of(session, Customer.id, part)))
+        tiers.update({customer_id: tier for customer_id, tier in found})
+        counted = select(ServiceRequest.customer_id, func.count()).where(
+            one_of(session, ServiceRequest.customer_id, part),
             ServiceRequest.created_at >= now - REPEAT_WINDOW,
         )
-    )
-    waited = now - request.created_at if request.first_response_at is None else timedelta(0)
-    return Signals(
-        sentiment=request.sentiment,
-        tier=customer.tier if customer is not None else 0,
-        waited=waited,
-        repeat_contacts=(others or 0) + max(0, request.message_count - 1),
-    )
+        if own_ids:
+            counted = counted.where(ServiceRequest.id.not_in(own_ids))
+        counts = session.execute(counted.group_by(ServiceRequest.customer_id))
+        recent.update({customer_id: n for customer_id, n in counts})
+    return [
+        Signals(
+            sentiment=p.sentiment,
+            tier=tiers.get(p.customer_id, 0),
+            waited=timedelta(0) if p.answered else now - p.created_at,
+            repeat_contacts=recent.get(p.customer_id, 0)
+            + batch[p.customer_id]
+            - 1
+            + max(0, p.message_count - 1),
+        )
+        for p in pending
+    ]
+
+
+def levels(
+    session: Session, runtime: Runtime, pending: Sequence[Pending], now: datetime
+) -> list[tuple[Priority, datetime, list[str]]]:
+    """Priority, due time and the signals that raised it, for each of ``pending``."""
+    threshold = runtime.filters.negative_below
+    decided = []
+    for p, found in zip(pending, signals(session, pending, now), strict=True):
+        level, raised = score(found, threshold)
+        decided.append((level, p.created_at + sla(runtime, level), raised))
+    return decided
 
 
 def prioritize(
@@ -91,8 +138,7 @@ def prioritize(
 ) -> list[str]:
     """Set the priority and due time of ``request``; returns what raised it. Escalates only."""
     now = now or utcnow()
-    level, raised = score(signals_for(session, request, now), negative_below(runtime))
-    due = request.created_at + sla(runtime, level)
+    [(level, due, raised)] = levels(session, runtime, [pending_of(request)], now)
     if request.due_at is None:
         request.priority, request.due_at = int(level), due
     elif level > request.priority:
@@ -126,7 +172,7 @@ def escalate_waiting(runtime: Runtime, now: datetime | None = None, limit: int =
             .order_by(ServiceRequest.created_at)
             .limit(limit)
         )
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
         for request in session.scalars(stmt):
             before = request.priority

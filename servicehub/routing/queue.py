@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from servicehub.core.masking import phone_sight
 from servicehub.core.models import OPEN_STATES, Account, Customer, ServiceRequest, User
 from servicehub.core.permissions import Principal, restrict
 
@@ -65,12 +66,13 @@ def list_requests(
             or_(ServiceRequest.priority < p, and_(ServiceRequest.priority == p, ServiceRequest.id > i))
         )
     result = session.execute(stmt).all()
+    sight = phone_sight(session, principal)
     rows = [
         QueueRow(
             id=r.id,
             state=str(r.state),
             priority=r.priority,
-            subject=r.subject,
+            subject=sight.text(r.account_id, r.subject),
             customer=cust,
             account=acct,
             assignee=assignee,
@@ -91,6 +93,7 @@ def _parse_cursor(after: str | None) -> tuple[int, int] | None:
         return None
     prio, _, last_id = after.partition(":")
     try:
-        return int(prio), int(last_id)
+        cursor = int(prio), int(last_id)
     except ValueError:
         return None
+    return cursor if 0 <= cursor[0] < 100 and 0 <= cursor[1] < 2**63 else None

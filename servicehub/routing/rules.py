@@ -55,6 +55,9 @@ class Plan:
     rule: dict[str, Any] | None = None
     tasks: tuple[int, ...] = ()
     team_id: int | None = None
+    # The account's operators, when the pool is a rule's team or a task's people: they serve
+    # the request if nobody in the pool may ever see its account (see ``assign.NEVER``).
+    fallback_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -173,6 +176,7 @@ def plan(
                 rule={"id": rule.id, "name": rule.name, "team_id": rule.team_id},
                 tasks=tuple(tasks),
                 team_id=rule.team_id,
+                fallback_ids=config.operators(session, request.account_id),
             )
     by_id = {t.id: t for t in config.tasks}
     for task_id in tasks:
@@ -188,6 +192,7 @@ def plan(
                 tuple(sorted(people)),
                 tasks=tuple(tasks),
                 team_id=task.team_id,
+                fallback_ids=config.operators(session, request.account_id),
             )
     return Plan(
         request.id,

@@ -8,6 +8,7 @@ company), who is not offline, and who has room: capacity holds for people too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
-from servicehub.core.db import utcnow
+from servicehub.core.db import is_postgres, utcnow
+from servicehub.core.errors import ActionError
+from servicehub.core.masking import customer_view
 from servicehub.core.models import (
     Account,
     AccountOperator,
@@ -29,21 +32,21 @@ from servicehub.core.models import (
 )
 from servicehub.core.permissions import Principal, may_see_account, principal_for, restrict
 from servicehub.core.runtime import Runtime
-from servicehub.routing.access import access_request
+from servicehub.core.shifts import on_shift
 from servicehub.routing.assign import assign_requests, lock_users, open_loads
-from servicehub.routing.masking import customer_view
-from servicehub.routing.presence import access_user, on_shift
+from servicehub.routing.presence import access_user
 from servicehub.routing.priority import is_overdue
+from servicehub.routing.requests import access_request
 
 CLOSED = (RequestState.RESOLVED, RequestState.CLOSED)
 
 
-class AssignError(ValueError):
-    """A pick that is understood but not allowed now; ``code`` is an i18n key suffix."""
+class AssignError(ActionError):
+    """A pick that is understood but not allowed now (``assign_<why>``)."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+    def __init__(self, why: str) -> None:
+        super().__init__(f"assign_{why}", f"cannot assign: {why}")
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ def _operators(session: Session, account_id: int) -> list[int]:
     )
 
 
+def _serves(user: User, account: Account, operators: Sequence[int]) -> bool:
+    """Whether ``user`` works requests of ``account``: they may answer its customers, and they
+    are one of its operators or in a team (the pools routing hands requests to). An
+    administrator or a manager may see everything but is nobody's operator."""
+    in_pool = user.id in operators or bool(user.teams)
+    return in_pool and may_see_account(principal_for(user), account, operators, "request.reply")
+
+
 def pick_options(session: Session, principal: Principal, request: ServiceRequest) -> list[PickOption]:
     """People the principal may hand ``request`` to (pickable or not, to explain why not)."""
     if not principal.can("request.assign"):
@@ -81,7 +92,7 @@ def pick_options(session: Session, principal: Principal, request: ServiceRequest
                 select(User).where(User.is_active.is_(True)), principal, "request.assign", User
             ).order_by(User.id)
         )
-        if may_see_account(principal_for(u), account, operators)
+        if _serves(u, account, operators)
     ]
     loads = open_loads(session, [u.id for u in people])
     now = utcnow()
@@ -95,7 +106,7 @@ def pick_options(session: Session, principal: Principal, request: ServiceRequest
 
 def _lock_request(session: Session, principal: Principal, request_id: int) -> ServiceRequest:
     request = access_request(session, principal, request_id, "request.assign")
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(select(ServiceRequest.id).where(ServiceRequest.id == request.id).with_for_update())
         session.refresh(request)
     if request.state in CLOSED:
@@ -108,12 +119,12 @@ def check_pick(session: Session, principal: Principal, request: ServiceRequest, 
     account = session.get(Account, request.account_id)
     if account is None or not target.is_active:
         raise AssignError("not_eligible")
-    if not may_see_account(principal_for(target), account, _operators(session, account.id)):
+    if not _serves(target, account, _operators(session, account.id)):
         raise AssignError("not_eligible")
     return target
 
 
-def do_pick(runtime: Runtime, principal: Principal, request_id: int, user_id: int, *, ip: str = "") -> None:
+def do_pick(runtime: Runtime, principal: Principal, request_id: int, user_id: int) -> None:
     """Hand ``request_id`` to ``user_id`` by hand (a supervisor's manual pick or reassignment)."""
     with runtime.sessions.begin() as session:
         request = _lock_request(session, principal, request_id)
@@ -153,8 +164,7 @@ def do_pick(runtime: Runtime, principal: Principal, request_id: int, user_id: in
             "request.reassigned" if before else "request.assigned",
             "request",
             request.id,
-            actor_id=principal.user_id,
-            ip=ip,
+            by=principal,
             user_id=target.id,
             from_user_id=before,
             strategy="manual",
@@ -162,7 +172,7 @@ def do_pick(runtime: Runtime, principal: Principal, request_id: int, user_id: in
         runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
 
 
-def do_reroute(runtime: Runtime, principal: Principal, request_id: int, *, ip: str = "") -> int | None:
+def do_reroute(runtime: Runtime, principal: Principal, request_id: int) -> int | None:
     """Take ``request_id`` from its assignee and route it again automatically (to someone else)."""
     with runtime.sessions.begin() as session:
         request = _lock_request(session, principal, request_id)
@@ -173,8 +183,7 @@ def do_reroute(runtime: Runtime, principal: Principal, request_id: int, *, ip: s
             "request.rerouted",
             "request",
             request.id,
-            actor_id=principal.user_id,
-            ip=ip,
+            by=principal,
             from_user_id=before,
         )
         exclude = [before] if before is not None else []

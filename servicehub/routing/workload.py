@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from servicehub.core.db import utcnow
 from servicehub.core.models import Organization, ServiceRequest, User
 from servicehub.core.permissions import Principal, restrict
+from servicehub.core.shifts import format_shifts, on_shift
 from servicehub.routing.assign import open_loads
-from servicehub.routing.presence import format_shifts, on_shift
 from servicehub.routing.priority import overdue_clause
 
 
