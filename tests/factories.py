@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
+from servicehub.accounts.registration import register_account
+from servicehub.adapters import registry
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser, ReplyTarget
-from servicehub.core.models import OrgKind
+from servicehub.core.models import Account, Organization, OrgKind, User
+from servicehub.core.permissions import Principal, principal_for
 from servicehub.core.roles import ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user, ensure_org
-from servicehub.listener.accounts import register_account
 
 PASSWORD = "correct horse battery"
 
@@ -27,6 +31,52 @@ class World:
     partner_account_id: int
     inhouse_org_id: int
     partner_org_id: int
+
+
+def principal_of(session: Session, user_id: int) -> Principal:
+    """The principal of a seeded user, as the workbench would build it for their requests."""
+    user = session.get(User, user_id)
+    assert user is not None
+    return principal_for(user)
+
+
+def add_wechat_account(
+    session: Session,
+    runtime: Runtime,
+    *,
+    org: Organization,
+    original_id: str,
+    appid: str,
+    secret: str,
+    push_token: str,
+    aes_key: str = "",
+    display_name: str = "联通微信客服",
+    operator_ids: tuple[int, ...] = (),
+) -> Account:
+    """A WeChat official account as its credential form would add it (no permission check)."""
+    connection = registry.check_credentials(
+        "wechat",
+        {
+            "display_name": display_name,
+            "original_id": original_id,
+            "appid": appid,
+            "secret": secret,
+            "push_token": push_token,
+            "aes_key": aes_key,
+        },
+    )
+    return register_account(
+        session,
+        runtime,
+        platform="wechat",
+        platform_uid=connection.uid,
+        display_name=connection.display_name,
+        access_token="",
+        expires_at=None,
+        org=org,
+        operator_ids=operator_ids,
+        app=connection.app,
+    )
 
 
 def build_world(

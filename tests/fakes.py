@@ -38,18 +38,23 @@ class FakePlatform:
 
 
 class FakeAdapter:
-    def __init__(self, platform: FakePlatform, creds: Credentials) -> None:
-        self.platform = platform
+    platform = "weibo"
+
+    def __init__(self, fake: FakePlatform, creds: Credentials) -> None:
+        self.fake = fake
         self.creds = creds
 
+    def close(self) -> None:
+        pass
+
     def _raise_if_told(self) -> None:
-        if self.platform.fail_next:
-            raise self.platform.fail_next.pop(0)
+        if self.fake.fail_next:
+            raise self.fake.fail_next.pop(0)
 
     def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
         self._raise_if_told()
-        self.platform.fetches += 1
-        items = [i for i in self.platform.mentions if since_id is None or int(i.platform_id) > int(since_id)]
+        self.fake.fetches += 1
+        items = [i for i in self.fake.mentions if since_id is None or int(i.platform_id) > int(since_id)]
         items.sort(key=lambda i: int(i.platform_id), reverse=True)
         return FetchResult(items=items, newest_id=items[0].platform_id if items else since_id)
 
@@ -61,9 +66,9 @@ class FakeAdapter:
 
     def reply(self, target: ReplyTarget, text: str) -> SentRef:
         self._raise_if_told()
-        self.platform.sent.append((self.creds.access_token, target, text))
+        self.fake.sent.append((self.creds.access_token, target, text))
         return SentRef(
-            platform_id=str(5_000_000 + len(self.platform.sent)), text=text, created_at=datetime.now(UTC)
+            platform_id=str(5_000_000 + len(self.fake.sent)), text=text, created_at=datetime.now(UTC)
         )
 
     def publish_post(self, text: str) -> SentRef:

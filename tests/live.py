@@ -21,7 +21,7 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime, build_runtime, set_runtime
 from servicehub.core.tasks import TaskRunner
-from servicehub.listener.accounts import store_token
+from servicehub.accounts.registration import store_token
 from servicehub.workbench.app import create_app
 from tests.conftest import make_settings, reset_cache
 from tests.factories import World, build_world

@@ -1,21 +1,25 @@
-"""JSON API over the same actions as the pages (same permission checks, same scope)."""
+"""JSON API over the same actions and reads as the pages (same permission checks, same scope).
+
+Writes need the session's CSRF token in ``X-CSRF-Token``; an :class:`ActionError` answers
+422 with its code (and the message in the caller's language), out-of-scope ids 404 exactly
+like missing ones.
+"""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from servicehub.core.models import Message
-from servicehub.publishing.outbox import queue_reply
-from servicehub.publishing.text import ReplyError
-from servicehub.routing.access import access_request
+from servicehub.core.errors import ActionError
+from servicehub.publishing.outbox import do_queue_reply
 from servicehub.routing.queue import list_requests
-from servicehub.workbench.pages import principal, runtime_of
+from servicehub.routing.requests import request_detail
+from servicehub.workbench.forms import explain, principal, runtime_of
 from servicehub.workbench.security import CSRF_HEADER, csrf_ok, guard
 
 
@@ -23,11 +27,11 @@ from servicehub.workbench.security import CSRF_HEADER, csrf_ok, guard
 async def api_requests(request: Request) -> Response:
     view = request.query_params.get("view", "open")
     view = view if view in ("mine", "open", "all") else "open"
-    runtime = runtime_of(request)
+    runtime, who = runtime_of(request), principal(request)
 
     def load() -> dict[str, Any]:
         with runtime.sessions() as session:
-            page = list_requests(session, principal(request), view, request.query_params.get("after"))  # type: ignore[arg-type]
+            page = list_requests(session, who, view, request.query_params.get("after"))  # type: ignore[arg-type]
             return {
                 "total": page.total,
                 "next_after": page.next_after,
@@ -53,28 +57,24 @@ async def api_requests(request: Request) -> Response:
 @guard("request.view", page=False)
 async def api_request(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
-    runtime = runtime_of(request)
+    runtime, who = runtime_of(request), principal(request)
 
     def load() -> dict[str, Any]:
         with runtime.sessions() as session:
-            req = access_request(session, principal(request), request_id)
-            messages = session.scalars(
-                select(Message).where(Message.request_id == req.id).order_by(Message.id)
-            )
+            detail = request_detail(session, who, request_id)
+            req = detail.request
             return {
                 "id": req.id,
                 "state": str(req.state),
                 "priority": req.priority,
                 "assignee_id": req.assignee_id,
                 "messages": [
-                    {
-                        "id": m.id,
-                        "author": m.author_name,
-                        "text": m.text,
-                        "sentiment": m.sentiment,
-                        "kind": m.kind,
-                    }
-                    for m in messages
+                    {"id": m.id, "author": m.author_name, "text": m.text, "kind": m.kind, "keep": m.keep}
+                    for m in detail.messages
+                ],
+                "replies": [
+                    {"id": o.id, "state": o.state, "text": o.text, "error_kind": o.error_kind}
+                    for o in detail.replies
                 ],
             }
 
@@ -91,18 +91,23 @@ async def api_reply(request: Request) -> Response:
     except (ValueError, KeyError, TypeError):
         return JSONResponse({"error": 'body must be JSON {"text": "..."}'}, status_code=400)
     request_id = int(request.path_params["request_id"])
-    runtime = runtime_of(request)
-    who = principal(request)
+    runtime, who = runtime_of(request), principal(request)
     nonce = str(body.get("idempotency_key") or secrets.token_hex(8))[:64]
 
     def act() -> dict[str, Any]:
         with runtime.sessions() as session:
-            req = access_request(session, who, request_id, "request.reply")
-            outbound = queue_reply(session, runtime, req, who.user_id, text, nonce=nonce)
+            outbound = do_queue_reply(session, runtime, who, request_id, text, nonce=nonce)
             session.commit()
             return {"outbound_id": outbound.id, "state": str(outbound.state)}
 
     try:
         return JSONResponse(await run_in_threadpool(act), status_code=202)
-    except ReplyError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=422)
+    except ActionError as error:
+        return JSONResponse({"error": error.code, "message": explain(request, error)}, status_code=422)
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/api/requests", api_requests),
+    Route("/api/requests/{request_id:int}", api_request),
+    Route("/api/requests/{request_id:int}/reply", api_reply, methods=["POST"]),
+]

@@ -17,10 +17,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicehub.core import audit
+from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
-from servicehub.routing.access import Forbidden, NotVisible
-from servicehub.workbench import accounts, admin, api, customers, live, pages, review
+from servicehub.core.users import record_denial
+from servicehub.workbench import accounts, admin, api, audit_log, customers, live, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
@@ -80,14 +80,8 @@ async def _audit_denied(request: Request, action: str, what: str) -> None:
 
     def record() -> None:
         with runtime.sessions.begin() as session:
-            audit.record(
-                session,
-                action,
-                "route",
-                request.url.path,
-                actor_id=user.principal.user_id if user else None,
-                ip=request.client.host if request.client else "",
-                what=what,
+            record_denial(
+                session, user.principal if user else None, action=action, path=request.url.path, what=what
             )
 
     await run_in_threadpool(record)
@@ -117,20 +111,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(runtime: Runtime) -> Starlette:
     routes = [
-        Route("/login", pages.login_page, methods=["GET"], name="login"),
-        Route("/login", pages.login_submit, methods=["POST"]),
-        Route("/logout", pages.logout, methods=["POST"]),
-        Route("/", pages.queue_page, name="queue"),
-        Route("/requests/{request_id:int}", pages.request_page),
-        Route("/requests/{request_id:int}/reply", pages.reply_submit, methods=["POST"]),
-        Route("/requests/{request_id:int}/resolve", pages.resolve_submit, methods=["POST"]),
+        *pages.ROUTES,
         *accounts.ROUTES,
         *review.ROUTES,
         *customers.ROUTES,
-        Route("/audit", pages.audit_page),
-        Route("/api/requests", api.api_requests),
-        Route("/api/requests/{request_id:int}", api.api_request),
-        Route("/api/requests/{request_id:int}/reply", api.api_reply, methods=["POST"]),
+        *audit_log.ROUTES,
+        *api.ROUTES,
         Route("/events", live.events),
         Route("/push/{platform:str}/{account_id:int}", live.push, methods=["GET", "POST"]),
         Route("/healthz", live.healthz),

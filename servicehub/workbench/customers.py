@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from servicehub.routing.history import CustomerHistory, customer_history
-from servicehub.workbench.pages import principal, runtime_of
+from servicehub.workbench.forms import principal, runtime_of
 from servicehub.workbench.rendering import render
 from servicehub.workbench.security import guard
 

@@ -1,231 +1,43 @@
-"""Workbench strings: Simplified Chinese first, English available (``?lang=en`` or the user's locale)."""
+"""Workbench strings: Simplified Chinese first, English available (``?lang=en`` or the user's locale).
+
+The strings live in ``locales/*.toml``, one catalog per area of the workbench (a new
+feature adds its own file), read once at import. A key defined twice, or without its
+Chinese text, stops the import: a typo must not reach a screen. A key that is missing at
+render time shows the Chinese text of ``error.missing_text`` rather than the raw key, and
+``tests/workbench/test_i18n.py`` finds every key the templates and views use.
+"""
 
 from __future__ import annotations
 
+import logging
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 LOCALES = ("zh-CN", "en")
+CATALOGS = Path(__file__).parent / "locales"
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "app.title": {"zh-CN": "社交客服工作台", "en": "Social Service Hub"},
-    "nav.queue": {"zh-CN": "服务请求", "en": "Requests"},
-    "nav.accounts": {"zh-CN": "账号管理", "en": "Accounts"},
-    "nav.audit": {"zh-CN": "审计日志", "en": "Audit log"},
-    "nav.logout": {"zh-CN": "退出", "en": "Log out"},
-    "login.title": {"zh-CN": "登录", "en": "Log in"},
-    "login.username": {"zh-CN": "用户名", "en": "Username"},
-    "login.password": {"zh-CN": "密码", "en": "Password"},
-    "login.submit": {"zh-CN": "登录", "en": "Log in"},
-    "login.failed": {"zh-CN": "用户名或密码错误", "en": "Wrong username or password"},
-    "queue.mine": {"zh-CN": "我的", "en": "Mine"},
-    "queue.open": {"zh-CN": "未结", "en": "Open"},
-    "queue.all": {"zh-CN": "全部", "en": "All"},
-    "queue.empty": {"zh-CN": "暂无服务请求", "en": "No requests"},
-    "queue.total": {"zh-CN": "共 {n} 条", "en": "{n} in total"},
-    "queue.next": {"zh-CN": "下一页", "en": "Next page"},
-    "col.id": {"zh-CN": "编号", "en": "#"},
-    "col.subject": {"zh-CN": "内容", "en": "Subject"},
-    "col.customer": {"zh-CN": "客户", "en": "Customer"},
-    "col.account": {"zh-CN": "账号", "en": "Account"},
-    "col.state": {"zh-CN": "状态", "en": "State"},
-    "col.priority": {"zh-CN": "优先级", "en": "Priority"},
-    "col.assignee": {"zh-CN": "处理人", "en": "Assignee"},
-    "col.sentiment": {"zh-CN": "情感", "en": "Sentiment"},
-    "col.due": {"zh-CN": "截止", "en": "Due"},
-    "col.health": {"zh-CN": "状态", "en": "Health"},
-    "col.platform": {"zh-CN": "平台", "en": "Platform"},
-    "request.messages": {"zh-CN": "会话记录", "en": "Conversation"},
-    "request.reply": {"zh-CN": "回复", "en": "Reply"},
-    "request.reply_placeholder": {
-        "zh-CN": "输入回复内容（微博评论不超过140字）",
-        "en": "Your reply (Weibo: 140 characters)",
-    },
-    "request.send": {"zh-CN": "发送", "en": "Send"},
-    "request.outbox": {"zh-CN": "已发送 / 待发送", "en": "Sent and queued"},
-    "request.resolve": {"zh-CN": "标记已解决", "en": "Mark resolved"},
-    "request.assignments": {"zh-CN": "分配记录", "en": "Assignment history"},
-    "request.queued": {"zh-CN": "回复已加入发送队列", "en": "Reply queued"},
-    "request.dropped": {"zh-CN": "已过滤", "en": "Filtered"},
-    "state.new": {"zh-CN": "新建", "en": "New"},
-    "state.assigned": {"zh-CN": "已分配", "en": "Assigned"},
-    "state.in_progress": {"zh-CN": "处理中", "en": "In progress"},
-    "state.transferred": {"zh-CN": "已转派", "en": "Transferred"},
-    "state.waiting_customer": {"zh-CN": "等待客户", "en": "Waiting for customer"},
-    "state.resolved": {"zh-CN": "已解决", "en": "Resolved"},
-    "state.closed": {"zh-CN": "已关闭", "en": "Closed"},
-    "delivery.queued": {"zh-CN": "排队中", "en": "Queued"},
-    "delivery.sending": {"zh-CN": "发送中", "en": "Sending"},
-    "delivery.sent": {"zh-CN": "已发送", "en": "Sent"},
-    "delivery.failed": {"zh-CN": "发送失败", "en": "Failed"},
-    "delivery.retry": {"zh-CN": "等待重试", "en": "Will retry"},
-    "priority.0": {"zh-CN": "低", "en": "Low"},
-    "priority.1": {"zh-CN": "普通", "en": "Normal"},
-    "priority.2": {"zh-CN": "高", "en": "High"},
-    "priority.3": {"zh-CN": "紧急", "en": "Urgent"},
-    "sentiment.negative": {"zh-CN": "负面", "en": "Negative"},
-    "sentiment.neutral": {"zh-CN": "中性", "en": "Neutral"},
-    "sentiment.positive": {"zh-CN": "正面", "en": "Positive"},
-    "health.ok": {"zh-CN": "正常", "en": "OK"},
-    "health.needs_reauth": {"zh-CN": "需要重新授权", "en": "Needs re-authorization"},
-    "health.rate_limited": {"zh-CN": "限流中", "en": "Rate limited"},
-    "error.not_found": {"zh-CN": "未找到该页面或记录", "en": "Not found"},
-    "error.forbidden": {"zh-CN": "没有权限执行该操作", "en": "You are not allowed to do that"},
-    "error.csrf": {"zh-CN": "表单已过期，请刷新后重试", "en": "The form expired; reload and try again"},
-    "accounts.connect_official": {"zh-CN": "连接官方微博账号", "en": "Connect an official Weibo account"},
-    "accounts.connect_personal": {"zh-CN": "连接员工个人微博", "en": "Connect a staff personal account"},
-    "accounts.kind": {"zh-CN": "类型", "en": "Kind"},
-    "accounts.kind.official": {"zh-CN": "官方账号", "en": "Official"},
-    "accounts.kind.staff_personal": {"zh-CN": "员工个人号", "en": "Staff personal"},
-    "accounts.operated_by": {"zh-CN": "运营单位", "en": "Operated by"},
-    "accounts.operators": {"zh-CN": "客服人员", "en": "Operators"},
-    "accounts.token_expires": {"zh-CN": "授权到期", "en": "Token expires"},
-    "accounts.listening": {"zh-CN": "监听来源", "en": "Listening"},
-    "accounts.save": {"zh-CN": "保存", "en": "Save"},
-    "accounts.reauthorize": {"zh-CN": "重新授权", "en": "Re-authorize"},
-    "accounts.notice.saved": {"zh-CN": "监听设置已保存", "en": "Listening settings saved"},
-    "accounts.notice.connected": {
-        "zh-CN": "账号已连接，开始监听",
-        "en": "Account connected; listening started",
-    },
-    "accounts.notice.reauthorized": {
-        "zh-CN": "已重新授权，监听从中断处继续",
-        "en": "Re-authorized; listening resumes where it stopped",
-    },
-    "accounts.oauth_denied": {"zh-CN": "授权被拒绝", "en": "Authorization was refused"},
-    "accounts.oauth_bad_state": {
-        "zh-CN": "授权请求已失效或不属于当前会话，请重新发起",
-        "en": "The authorization expired or belongs to another session; start again",
-    },
-    "accounts.oauth_failed": {"zh-CN": "换取授权失败", "en": "Could not complete the authorization"},
-    "source.mentions": {"zh-CN": "@提及", "en": "Mentions"},
-    "source.comment_mentions": {"zh-CN": "评论@", "en": "Comment mentions"},
-    "source.comments_to_me": {"zh-CN": "收到的评论", "en": "Comments"},
-    "source.direct_messages": {"zh-CN": "私信", "en": "Direct messages"},
-    "nav.review": {"zh-CN": "过滤复核", "en": "Filtered messages"},
-    "review.empty": {"zh-CN": "没有被过滤的消息", "en": "Nothing was filtered out"},
-    "review.reason": {"zh-CN": "过滤原因", "en": "Reason"},
-    "review.restore": {"zh-CN": "恢复为服务请求", "en": "Restore"},
-    "review.restored": {"zh-CN": "已恢复，正在分配", "en": "Restored; it is being routed"},
-    "drop.empty": {"zh-CN": "空内容", "en": "Empty"},
-    "drop.spam": {"zh-CN": "垃圾 / 广告", "en": "Spam / ads"},
-    "drop.duplicate": {"zh-CN": "重复", "en": "Duplicate"},
-    "drop.event": {"zh-CN": "关注 / 菜单事件", "en": "Follow / menu event"},
-    "accounts.push_only": {"zh-CN": "消息由平台推送，回调地址：", "en": "Messages are pushed; callback URL:"},
-    "accounts.add_wechat": {"zh-CN": "添加微信公众号", "en": "Add a WeChat official account"},
-    "accounts.wechat_name": {"zh-CN": "公众号名称", "en": "Name"},
-    "accounts.wechat_original_id": {"zh-CN": "原始ID", "en": "Original ID"},
-    "accounts.wechat_aes_hint": {"zh-CN": "安全模式才需要（43位）", "en": "Safe mode only (43 characters)"},
-    "accounts.notice.wechat_added": {
-        "zh-CN": "公众号已添加，请在公众平台把服务器地址设为下方回调地址",
-        "en": "Added; set the server URL in the WeChat console to the callback URL below",
-    },
-    "customer.phone": {"zh-CN": "手机号", "en": "Phone"},
-    "customer.requests": {"zh-CN": "服务请求 {n} 个", "en": "{n} requests"},
-    "customer.followers": {"zh-CN": "粉丝 {n}", "en": "{n} followers"},
-    "customer.history": {"zh-CN": "联系记录", "en": "Contact history"},
-    "customer.dir.in": {"zh-CN": "客户", "en": "Customer"},
-    "customer.dir.out": {"zh-CN": "我方回复", "en": "Our reply"},
-    "lang.switch": {"zh-CN": "English", "en": "中文"},
-    "unassigned": {"zh-CN": "未分配", "en": "Unassigned"},
-    "nav.workload": {"zh-CN": "工作量", "en": "Workload"},
-    "nav.admin": {"zh-CN": "系统管理", "en": "Administration"},
-    "admin.orgs": {"zh-CN": "组织", "en": "Organizations"},
-    "admin.users": {"zh-CN": "用户", "en": "Users"},
-    "admin.teams": {"zh-CN": "团队", "en": "Teams"},
-    "admin.roles": {"zh-CN": "角色与权限", "en": "Roles and grants"},
-    "admin.routing": {"zh-CN": "分配规则", "en": "Routing rules"},
-    "admin.listening": {"zh-CN": "监听任务", "en": "Listening tasks"},
-    "admin.policies": {"zh-CN": "分配策略", "en": "Routing policies"},
-    "admin.rules": {"zh-CN": "技能 / 关键词规则", "en": "Skill and keyword rules"},
-    "admin.create": {"zh-CN": "新建", "en": "Create"},
-    "admin.save": {"zh-CN": "保存", "en": "Save"},
-    "admin.remove": {"zh-CN": "删除", "en": "Remove"},
-    "admin.grant": {"zh-CN": "授权", "en": "Grant"},
-    "admin.saved": {"zh-CN": "已保存", "en": "Saved"},
-    "admin.failed": {"zh-CN": "保存失败：{detail}", "en": "Not saved: {detail}"},
-    "admin.name": {"zh-CN": "名称", "en": "Name"},
-    "admin.label": {"zh-CN": "显示名称", "en": "Label"},
-    "admin.kind": {"zh-CN": "类型", "en": "Kind"},
-    "admin.org": {"zh-CN": "组织", "en": "Organization"},
-    "admin.team": {"zh-CN": "团队", "en": "Team"},
-    "admin.members": {"zh-CN": "成员", "en": "Members"},
-    "admin.people": {"zh-CN": "负责人", "en": "People"},
-    "admin.display_name": {"zh-CN": "姓名", "en": "Display name"},
-    "admin.capacity": {"zh-CN": "接待上限", "en": "Capacity"},
-    "admin.shifts": {"zh-CN": "班次", "en": "Shifts"},
-    "admin.active": {"zh-CN": "启用", "en": "Active"},
-    "admin.settings": {"zh-CN": "设置", "en": "Settings"},
-    "admin.function": {"zh-CN": "功能", "en": "Function"},
-    "admin.scope": {"zh-CN": "数据范围", "en": "Data scope"},
-    "admin.states": {"zh-CN": "请求状态", "en": "Request states"},
-    "admin.states_hint": {"zh-CN": "留空为全部，如 new,assigned", "en": "Empty: all, e.g. new,assigned"},
-    "admin.target": {"zh-CN": "对象", "en": "Target"},
-    "admin.position": {"zh-CN": "顺序", "en": "Order"},
-    "admin.condition": {"zh-CN": "条件", "en": "Condition"},
-    "admin.tag": {"zh-CN": "标签", "en": "Tag"},
-    "admin.keyword": {"zh-CN": "关键词", "en": "Keyword"},
-    "admin.keywords": {"zh-CN": "关键词（逗号分隔）", "en": "Keywords (comma separated)"},
-    "org.in_house": {"zh-CN": "内部", "en": "In-house"},
-    "org.partner": {"zh-CN": "外包合作方", "en": "Partner"},
-    "scope.all": {"zh-CN": "全部数据", "en": "All data"},
-    "scope.org": {"zh-CN": "本组织", "en": "Own organization"},
-    "scope.own": {"zh-CN": "仅本人", "en": "Own only"},
-    "strategy.round_robin": {"zh-CN": "轮询", "en": "Round robin"},
-    "strategy.least_loaded": {"zh-CN": "最少负载", "en": "Least loaded"},
-    "strategy.manual": {"zh-CN": "主管手动分配", "en": "Manual (supervisor)"},
-    "strategy.sticky": {"zh-CN": "老客户优先原处理人", "en": "Sticky to previous operator"},
-    "strategy.returned": {"zh-CN": "退回队列", "en": "Returned to queue"},
-    "why.rotation": {"zh-CN": "轮到该客服", "en": "Next in rotation"},
-    "why.least_loaded": {"zh-CN": "当前负载最低", "en": "Lowest load"},
-    "why.sticky": {"zh-CN": "客户上次由其接待", "en": "Served this customer before"},
-    "why.no_candidates": {"zh-CN": "无在岗可分配客服", "en": "Nobody available on duty"},
-    "why.all_at_capacity": {"zh-CN": "所有客服已达接待上限", "en": "Everyone at capacity"},
-    "why.manual_policy": {"zh-CN": "等待主管手动分配", "en": "Waiting for a supervisor's pick"},
-    "why.manual_pick": {"zh-CN": "主管手动指派", "en": "Picked by a supervisor"},
-    "why.returned_offline": {
-        "zh-CN": "处理人离线，退回队列",
-        "en": "Assignee went offline; returned to the queue",
-    },
-    "status.ok": {"zh-CN": "可分配", "en": "Available"},
-    "status.at_capacity": {"zh-CN": "已满", "en": "At capacity"},
-    "status.on_duty": {"zh-CN": "在岗", "en": "On duty"},
-    "status.away": {"zh-CN": "暂离", "en": "Away"},
-    "status.offline": {"zh-CN": "离线", "en": "Offline"},
-    "status.off_shift": {"zh-CN": "非当班", "en": "Off shift"},
-    "status.inactive": {"zh-CN": "已停用", "en": "Inactive"},
-    "status.out_of_scope": {"zh-CN": "无权查看该账号", "en": "Not allowed on this account"},
-    "status.excluded": {"zh-CN": "已排除", "en": "Excluded"},
-    "status.chosen": {"zh-CN": "已沿用", "en": "Kept"},
-    "status.unavailable": {"zh-CN": "不可用", "en": "Unavailable"},
-    "presence.title": {"zh-CN": "状态", "en": "Presence"},
-    "presence.mine": {"zh-CN": "我的状态", "en": "My presence"},
-    "presence.on_duty": {"zh-CN": "在岗", "en": "On duty"},
-    "presence.away": {"zh-CN": "暂离", "en": "Away"},
-    "presence.offline": {"zh-CN": "离线", "en": "Offline"},
-    "presence.set_on_duty": {"zh-CN": "设为在岗", "en": "Go on duty"},
-    "presence.set_away": {"zh-CN": "设为暂离", "en": "Step away"},
-    "presence.set_offline": {"zh-CN": "设为离线", "en": "Go offline"},
-    "presence.invalid": {"zh-CN": "无效的状态", "en": "Invalid presence"},
-    "assign.overdue": {"zh-CN": "已超时", "en": "Overdue"},
-    "assign.waited": {"zh-CN": "已等待 {n} 分钟", "en": "Waiting {n} min"},
-    "assign.policy": {"zh-CN": "策略", "en": "Policy"},
-    "assign.rule": {"zh-CN": "规则", "en": "Rule"},
-    "assign.previous": {"zh-CN": "上次处理人", "en": "Previous operator"},
-    "assign.by": {"zh-CN": "操作人", "en": "By"},
-    "assign.pick": {"zh-CN": "指派给", "en": "Assign to"},
-    "assign.auto": {"zh-CN": "重新自动分配", "en": "Route again automatically"},
-    "assign.submit": {"zh-CN": "分配", "en": "Assign"},
-    "assign.notice.assigned": {"zh-CN": "已分配", "en": "Assigned"},
-    "assign.notice.assign_closed": {"zh-CN": "请求已关闭，无法分配", "en": "The request is closed"},
-    "assign.notice.assign_offline": {"zh-CN": "该客服已离线", "en": "That operator is offline"},
-    "assign.notice.assign_at_capacity": {"zh-CN": "该客服已达接待上限", "en": "That operator is at capacity"},
-    "assign.notice.assign_not_eligible": {
-        "zh-CN": "该客服无权处理此账号的请求",
-        "en": "That operator may not serve this account",
-    },
-    "workload.load": {"zh-CN": "当前 / 上限", "en": "Load / capacity"},
-    "workload.overdue": {"zh-CN": "超时", "en": "Overdue"},
-}
+log = logging.getLogger(__name__)
+
+
+def load_catalogs(folder: Path = CATALOGS) -> dict[str, dict[str, str]]:
+    messages: dict[str, dict[str, str]] = {}
+    for path in sorted(folder.glob("*.toml")):
+        with path.open("rb") as fh:
+            catalog = tomllib.load(fh)
+        for key, entry in catalog.items():
+            if key in messages:
+                raise ValueError(f"{path.name}: {key!r} is defined twice")
+            if not isinstance(entry, dict) or not isinstance(entry.get("zh-CN"), str):
+                raise ValueError(f"{path.name}: {key!r} needs a zh-CN text")
+            unknown = set(entry) - set(LOCALES)
+            if unknown:
+                raise ValueError(f"{path.name}: {key!r} has unknown locale(s) {sorted(unknown)}")
+            messages[key] = {locale: str(text) for locale, text in entry.items()}
+    return messages
+
+
+MESSAGES: dict[str, dict[str, str]] = load_catalogs()
 
 
 def pick_locale(requested: str | None, preferred: str | None) -> str:
@@ -235,10 +47,17 @@ def pick_locale(requested: str | None, preferred: str | None) -> str:
     return LOCALES[0]
 
 
+def has_text(key: str) -> bool:
+    return key in MESSAGES
+
+
 def translator(locale: str) -> Callable[..., str]:
     def t(key: str, **values: object) -> str:
         entry = MESSAGES.get(key)
-        text = key if entry is None else entry.get(locale) or entry["zh-CN"]
+        if entry is None:
+            log.error("no text for %r", key)
+            entry = MESSAGES["error.missing_text"]
+        text = entry.get(locale) or entry["zh-CN"]
         return text.format(**values) if values else text
 
     return t

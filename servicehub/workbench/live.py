@@ -61,10 +61,7 @@ async def push(request: Request) -> Response:
         )
     except PushRejected as exc:
         return PlainTextResponse(exc.reason, status_code=exc.status)
-    # Both platforms accept an empty answer as "received, no passive reply".
-    return PlainTextResponse(
-        "" if platform == "wechat" else "success", headers={"X-Stored": str(result.stored)}
-    )
+    return PlainTextResponse(result.answer, headers={"X-Stored": str(result.stored)})
 
 
 async def healthz(request: Request) -> Response:

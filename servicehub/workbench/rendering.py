@@ -16,6 +16,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from servicehub.adapters import registry
+from servicehub.adapters.errors import Unsupported
 from servicehub.workbench.i18n import pick_locale, translator
 from servicehub.workbench.security import HubUser, csrf_token
 
@@ -50,6 +52,19 @@ def locale_of(request: Request) -> str:
     return pick_locale(requested, user.locale if user else None)
 
 
+def platform_namer(locale: str) -> Any:
+    """``platform_name("weibo")`` in templates: the platform as people call it, never its code."""
+
+    def name(platform: str) -> str:
+        try:
+            names = registry.names(platform)
+        except Unsupported:
+            return platform
+        return names.get(locale) or names.get("zh-CN") or platform
+
+    return name
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     if "lang" in request.query_params:
         request.session["lang"] = pick_locale(request.query_params["lang"], None)
@@ -59,6 +74,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     html = env.get_template(template).render(
         request=request,
         t=translator(locale),
+        platform_name=platform_namer(locale),
         locale=locale,
         other_locale="en" if locale == "zh-CN" else "zh-CN",
         user=user,

@@ -20,7 +20,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from servicehub.core.models import User
-from servicehub.core.permissions import Principal, principal_for
+from servicehub.core.permissions import Forbidden, Principal, principal_for
 from servicehub.core.runtime import Runtime
 from servicehub.core.security import verify_password
 
@@ -60,19 +60,25 @@ class SessionAuthBackend(AuthenticationBackend):
             return None
         from starlette.concurrency import run_in_threadpool
 
-        found = await run_in_threadpool(self._load, uid, conn.session.get("fp", ""))
+        found = await run_in_threadpool(self._load, uid, conn.session.get("fp", ""), client_ip(conn))
         if found is None:
             conn.session.clear()
             return None
         principal, locale = found
         return AuthCredentials(principal.scopes), HubUser(principal, locale)
 
-    def _load(self, uid: int, fp: str) -> tuple[Principal, str] | None:
+    def _load(self, uid: int, fp: str, ip: str) -> tuple[Principal, str] | None:
         with self.runtime.sessions() as session:
             user = session.get(User, uid)
             if user is None or not user.is_active or not hmac.compare_digest(fingerprint(user), fp):
                 return None
-            return principal_for(user), user.locale
+            return principal_for(user, ip=ip), user.locale
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The client's address as this process sees it (behind a proxy: run uvicorn with
+    ``--proxy-headers`` and ``--forwarded-allow-ips`` so it is the operator's, not the proxy's)."""
+    return conn.client.host if conn.client else ""
 
 
 def authenticate_password(runtime: Runtime, username: str, password: str) -> User | None:
@@ -118,8 +124,6 @@ def guard(function: str | None = None, *, page: bool = True) -> Callable[[View],
     import functools
 
     from starlette.responses import JSONResponse, RedirectResponse
-
-    from servicehub.routing.access import Forbidden
 
     def decorate(view: View) -> View:
         @functools.wraps(view)

@@ -1,9 +1,10 @@
 """Supervision views: manual pick / re-route of a request, presence, the workload board.
 
-Thin views over ``routing.supervisor`` and ``routing.presence``: they check CSRF and the
-function grant, call one action, and redirect (pages) or answer JSON (API). Data scope is
-enforced by the actions (``access_request`` / ``access_user``): a request or a user outside
-the caller's scope answers 404, a missing function 403 -- both audited by the app.
+Thin views over ``routing.supervisor`` and ``routing.presence``. Data scope is enforced by
+the actions (``access_request`` / ``access_user``): a request or a user outside the
+caller's scope answers 404, a missing function 403 -- both audited by the app. A pick that
+is understood but not possible now (closed, offline, full) returns to the request page
+saying why.
 """
 
 from __future__ import annotations
@@ -16,43 +17,42 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from servicehub.core.errors import ActionError
 from servicehub.core.models import Assignment, Presence, User
-from servicehub.routing.access import access_request
+from servicehub.core.permissions import Principal
+from servicehub.core.runtime import Runtime
 from servicehub.routing.presence import set_presence
+from servicehub.routing.requests import access_request
 from servicehub.routing.supervisor import AssignError, do_pick, do_reroute
 from servicehub.routing.workload import workload
-from servicehub.workbench.i18n import translator
-from servicehub.workbench.pages import principal, runtime_of
-from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import CSRF_HEADER, checked_form, csrf_ok, guard
+from servicehub.workbench.forms import Form, principal, runtime_of, submit
+from servicehub.workbench.rendering import render
+from servicehub.workbench.security import CSRF_HEADER, csrf_ok, guard
 
 
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def _assign(request: Request, request_id: int, target: str) -> str | None:
-    """Run a pick (``target`` a user id) or a re-route (``"auto"``); an error code or None."""
-    runtime, who, ip = runtime_of(request), principal(request), _ip(request)
-    try:
-        if target == "auto":
-            do_reroute(runtime, who, request_id, ip=ip)
-        else:
-            do_pick(runtime, who, request_id, int(target), ip=ip)
-    except AssignError as exc:
-        return exc.code
-    except ValueError:
-        return "not_eligible"
-    return None
+def _assign(runtime: Runtime, who: Principal, request_id: int, target: str) -> None:
+    """A pick (``target`` a user id) or a re-route (``"auto"``)."""
+    if target == "auto":
+        do_reroute(runtime, who, request_id)
+    elif target.isdigit() and len(target) < 10:
+        do_pick(runtime, who, request_id, int(target))
+    else:
+        raise AssignError("not_eligible")
 
 
 @guard("request.assign")
 async def assign_submit(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
-    form = await checked_form(request)
-    error = await run_in_threadpool(_assign, request, request_id, str(form.get("user_id", "")))
-    notice = f"assign_{error}" if error else "assigned"
-    return RedirectResponse(f"/requests/{request_id}?notice={notice}", status_code=303)
+    runtime = runtime_of(request)
+    back = f"/requests/{request_id}"
+
+    def act(session: Any, who: Principal, form: Form) -> None:
+        _assign(runtime, who, request_id, form.text("user_id", max_length=16))
+
+    async def say_why(error: ActionError, form: Form) -> Response:
+        return RedirectResponse(f"{back}?notice={error.code}#assignment", status_code=303)
+
+    return await submit(request, act, back=f"{back}#assignment", done="assigned", on_error=say_why)
 
 
 @guard("request.assign", page=False)
@@ -65,9 +65,10 @@ async def api_assign(request: Request) -> Response:
     except (ValueError, KeyError, TypeError, AttributeError):
         return JSONResponse({"error": 'body must be JSON {"user_id": n} or {"auto": true}'}, status_code=400)
     request_id = int(request.path_params["request_id"])
-    error = await run_in_threadpool(_assign, request, request_id, target)
-    if error:
-        return JSONResponse({"error": error}, status_code=409)
+    try:
+        await run_in_threadpool(_assign, runtime_of(request), principal(request), request_id, target)
+    except AssignError as exc:
+        return JSONResponse({"error": exc.why}, status_code=409)
     return JSONResponse({"ok": True})
 
 
@@ -97,26 +98,25 @@ async def api_assignments(request: Request) -> Response:
     return JSONResponse({"assignments": await run_in_threadpool(load)})
 
 
+def _back(form: Form) -> str:
+    back = form.text("back", default="/") or "/"
+    return back if back.startswith("/") and not back.startswith("//") else "/"
+
+
 @guard()
 async def presence_submit(request: Request) -> Response:
     """Set one's own presence, or (with presence.manage, in scope) someone else's."""
-    form = await checked_form(request)
-    t = translator(locale_of(request))
-    who = principal(request)
-    try:
-        presence = Presence(str(form.get("presence", "")))
-        user_id = int(str(form.get("user_id") or who.user_id))
-    except ValueError:
-        return render(request, "error.html", status_code=400, message=t("presence.invalid"))
-    await run_in_threadpool(
-        lambda: set_presence(
-            runtime_of(request), user_id, presence, actor=who, reason="manual", ip=_ip(request)
-        )
-    )
-    back = str(form.get("back", "/"))
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
-    return RedirectResponse(back, status_code=303)
+    runtime = runtime_of(request)
+
+    def act(session: Any, who: Principal, form: Form) -> str:
+        try:
+            presence = Presence(form.text("presence", max_length=16))
+        except ValueError:
+            raise ActionError("invalid_choice", "unknown presence", field="presence") from None
+        set_presence(runtime, form.number("user_id") or who.user_id, presence, actor=who, reason="manual")
+        return _back(form)
+
+    return await submit(request, act, back="/", done="presence")
 
 
 @guard("analytics.view")

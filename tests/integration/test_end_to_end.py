@@ -14,7 +14,8 @@ from sqlalchemy import select
 from servicehub.core.models import DeliveryState, Message, OutboundMessage, PollCursor, ServiceRequest
 from servicehub.core.tasks import SyncRunner
 from servicehub.listener.poller import poll_cursor
-from tests.factories import PASSWORD
+from servicehub.publishing.outbox import do_queue_reply
+from tests.factories import PASSWORD, principal_of
 from tests.live import LiveHub, live_hub
 
 
@@ -80,9 +81,8 @@ def test_a_comment_gets_a_threaded_reply(hub: LiveHub) -> None:
     assert _poll_all(hub, hub.world.inhouse_account_id) == 1
     with hub.runtime.sessions() as s:
         request = s.scalars(select(ServiceRequest)).one()
-        from servicehub.publishing.outbox import queue_reply
-
-        queue_reply(s, hub.runtime, request, hub.world.operator_id, "同学您好，校园卡有专属优惠。", nonce="n")
+        who = principal_of(s, hub.world.operator_id)
+        do_queue_reply(s, hub.runtime, who, request.id, "同学您好，校园卡有专属优惠。", nonce="n")
         s.commit()
     items = hub.sim_call("GET", f"/_sim/outbox?endpoint=comments/reply&comment_id={comment['id']}")["items"]
     assert len(items) == 1 and items[0]["text"].endswith("同学您好，校园卡有专属优惠。")
@@ -120,11 +120,8 @@ def test_private_message_push_is_received_within_the_deadline_and_answered(hub: 
         messages = list(s.scalars(select(Message).where(Message.kind == "private_message")))
         assert len(messages) >= 1
         request = s.scalars(select(ServiceRequest)).one()
-        from servicehub.publishing.outbox import queue_reply
-
-        queue_reply(
-            s, hub.runtime, request, hub.world.operator_id, "您好，发送CXHF到10010即可查询。", nonce="dm"
-        )
+        who = principal_of(s, hub.world.operator_id)
+        do_queue_reply(s, hub.runtime, who, request.id, "您好，发送CXHF到10010即可查询。", nonce="dm")
         s.commit()
     sent = hub.sim_call("GET", "/_sim/outbox?endpoint=messages/reply")["items"]
     assert [i["text"] for i in sent] == ["您好，发送CXHF到10010即可查询。"]

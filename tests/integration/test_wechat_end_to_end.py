@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from servicehub.core.models import DeliveryState, Message, Organization, OutboundMessage, ServiceRequest
 from servicehub.core.tasks import SyncRunner
-from servicehub.listener.accounts import register_wechat_account
-from servicehub.publishing.outbox import queue_reply
+from servicehub.publishing.outbox import do_queue_reply
+from tests.factories import add_wechat_account, principal_of
 from tests.live import LiveHub, live_hub
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -32,15 +32,14 @@ def _wechat_account(hub: LiveHub, appid: str, *, safe: bool) -> int:
     with hub.runtime.sessions.begin() as s:
         org = s.get(Organization, hub.world.inhouse_org_id)
         assert org is not None
-        account = register_wechat_account(
+        account = add_wechat_account(
             s,
             hub.runtime,
-            display_name="联通微信客服",
             original_id=f"gh_{appid}",
             appid=appid,
             secret=f"{appid}-secret",
             push_token="push-token",
-            encoding_aes_key=AES_KEY if safe else "",
+            aes_key=AES_KEY if safe else "",
             org=org,
             operator_ids=(hub.world.operator_id,),
         )
@@ -58,7 +57,8 @@ def _reply(hub: LiveHub, text: str) -> OutboundMessage:
     with hub.runtime.sessions() as s:
         request = s.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
         assert request is not None
-        out = queue_reply(s, hub.runtime, request, hub.world.operator_id, text, nonce=text)
+        who = principal_of(s, hub.world.operator_id)
+        out = do_queue_reply(s, hub.runtime, who, request.id, text, nonce=text)
         s.commit()
         out_id = out.id
     with hub.runtime.sessions() as s:

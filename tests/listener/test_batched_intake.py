@@ -31,7 +31,7 @@ def _intake(runtime: Runtime, account_id: int, items: list[InboundItem], chain: 
     with runtime.sessions() as s:
         account = s.get(Account, account_id)
         assert account is not None
-        ids = intake(s, account, items, chain or chain_for(s))
+        ids = intake(s, account, items, chain or chain_for(s, runtime))
         s.commit()
         return ids
 
@@ -57,7 +57,7 @@ def test_a_batch_larger_than_one_lookup_is_stored_whole_and_a_replay_is_not_filt
     first = _intake(runtime, world.inhouse_account_id, page)
     assert len(first) == 2300 and first == sorted(first)
     with runtime.sessions() as s:
-        chain = CountingChain(chain_for(s))
+        chain = CountingChain(chain_for(s, runtime))
     assert _intake(runtime, world.inhouse_account_id, page, chain) == []
     assert chain.judged == 0  # already stored: neither filtered nor inserted again
     with runtime.sessions() as s:
@@ -218,13 +218,12 @@ def test_a_crash_after_some_chunks_keeps_the_cursor_and_the_next_poll_completes(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(poller, "store_and_route", crash_on_third_chunk)
-    with pytest.raises(RuntimeError):
-        poller.poll_cursor(runtime, cursor_id)
+    assert "worker killed" in poller.poll_cursor(runtime, cursor_id).error
     monkeypatch.setattr(poller, "store_and_route", real)
     with runtime.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 8  # two chunks committed
         cursor = s.get(PollCursor, cursor_id)
-        assert cursor is not None and cursor.cursor is None and cursor.leased_until is not None
+        assert cursor is not None and cursor.cursor is None and cursor.error_kind == "internal"
         s.execute(update(PollCursor).where(PollCursor.id == cursor_id).values(leased_until=None))
     again = poller.poll_cursor(runtime, cursor_id)
     assert (again.fetched, again.stored) == (10, 2)

@@ -26,7 +26,7 @@ def _intake(runtime: Runtime, account_id: int, items: list) -> list[int]:  # typ
     with runtime.sessions() as s:
         account = s.get(Account, account_id)
         assert account is not None
-        ids = intake(s, account, items, chain_for(s))
+        ids = intake(s, account, items, chain_for(s, runtime))
         s.commit()
         return ids
 

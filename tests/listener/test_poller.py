@@ -8,7 +8,8 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, Message, PollCursor, ServiceRequest
 from servicehub.core.runtime import Runtime
 from servicehub.listener import poller
-from servicehub.listener.accounts import set_listening, store_token
+from servicehub.accounts.registration import store_token
+from servicehub.accounts.sources import set_sources
 from tests import fakes
 from tests.factories import World, build_world, mention
 
@@ -69,8 +70,12 @@ def test_crash_between_fetch_and_commit_loses_nothing(
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(poller, "store_and_route", crash)
-    with pytest.raises(RuntimeError):
-        poller.poll_cursor(runtime, cursor_id)
+    outcome = poller.poll_cursor(runtime, cursor_id)  # the failure is caught, logged and shown
+    assert outcome.stored == 0 and "worker killed" in outcome.error
+    with runtime.sessions() as s:
+        cursor, account = s.get(PollCursor, cursor_id), s.get(Account, world.inhouse_account_id)
+        assert cursor is not None and cursor.error_kind == "internal" and "worker killed" in cursor.last_error
+        assert account is not None and "worker killed" in account.intake_error
     monkeypatch.undo()
     platform = fakes.install(monkeypatch)
     platform.mentions += [
@@ -82,6 +87,10 @@ def test_crash_between_fetch_and_commit_loses_nothing(
         cursor = s.get(PollCursor, cursor_id)
         assert cursor is not None and cursor.cursor is None  # the cursor did not move
     assert poller.poll_cursor(runtime, cursor_id).stored == 2
+    with runtime.sessions() as s:  # a poll that succeeds clears what the failure showed
+        cursor, account = s.get(PollCursor, cursor_id), s.get(Account, world.inhouse_account_id)
+        assert cursor is not None and cursor.last_error == "" and cursor.error_kind is None
+        assert account is not None and account.intake_error == ""
 
 
 def test_expired_token_stops_polling_until_reauthorized_then_nothing_is_lost(
@@ -165,7 +174,7 @@ def test_a_source_switched_off_is_not_polled_and_resumes_from_its_cursor_when_sw
         with runtime.sessions.begin() as s:
             account = s.get(Account, world.inhouse_account_id)
             assert account is not None
-            set_listening(s, account, sources, actor_id=world.admin_id)
+            set_sources(s, account, sources)
 
     listen(["direct_messages", "comments_to_me"])
     platform.mentions.append(mention("4900000000000042", "还是坏的", author_uid="5"))

@@ -15,11 +15,11 @@ from servicehub.core.models import (
 from servicehub.core.runtime import Runtime
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
-from servicehub.publishing.outbox import claim, queue_reply, send_outbound
-from servicehub.publishing.text import ReplyError
+from servicehub.publishing.outbox import claim, do_queue_reply, send_outbound
+from servicehub.core.errors import ActionError
 from servicehub.routing.conversations import route_messages
 from tests import fakes
-from tests.factories import build_world, mention
+from tests.factories import build_world, mention, principal_of
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def request_id(runtime: Runtime) -> int:
     with runtime.sessions() as s:
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
-        ids = intake(s, account, [mention("4900000000000001", "宽带断网，怎么办？")], chain_for(s))
+        ids = intake(s, account, [mention("4900000000000001", "宽带断网，怎么办？")], chain_for(s, runtime))
         s.commit()
     route_messages(runtime, ids)
     with runtime.sessions() as s:
@@ -37,9 +37,7 @@ def request_id(runtime: Runtime) -> int:
 
 def _queue(runtime: Runtime, request_id: int, text: str, nonce: str = "n1") -> int:
     with runtime.sessions() as s:
-        req = s.get(ServiceRequest, request_id)
-        assert req is not None
-        out = queue_reply(s, runtime, req, 1, text, nonce=nonce)
+        out = do_queue_reply(s, runtime, principal_of(s, 1), request_id, text, nonce=nonce)
         s.commit()
         return out.id
 
@@ -72,10 +70,13 @@ def test_same_form_submitted_twice_queues_one_reply(
 
 
 def test_too_long_and_empty_replies_are_refused_before_queueing(runtime: Runtime, request_id: int) -> None:
-    with pytest.raises(ReplyError, match="超过140字"):
+    with pytest.raises(ActionError) as too_long:
         _queue(runtime, request_id, "很" * 141)
-    with pytest.raises(ReplyError, match="不能为空"):
+    assert too_long.value.code == "text_too_long"
+    assert too_long.value.params == {"limit": 140, "length": 141, "unit": "char"}
+    with pytest.raises(ActionError) as empty:
         _queue(runtime, request_id, "   ")
+    assert empty.value.code == "text_empty"
     with runtime.sessions() as s:
         assert list(s.scalars(select(OutboundMessage))) == []
 

@@ -24,7 +24,7 @@ from servicehub.core.models import (
 )
 from servicehub.core.permissions import principal_for
 from servicehub.core.runtime import Runtime
-from servicehub.routing.access import NotVisible
+from servicehub.core.permissions import NotVisible
 from servicehub.routing.assign import assign_backlog, assign_ids
 from servicehub.routing.presence import end_finished_shifts, set_presence
 from servicehub.routing.supervisor import AssignError, do_pick, do_reroute

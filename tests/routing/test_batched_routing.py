@@ -28,7 +28,7 @@ from servicehub.listener.intake import intake
 from servicehub.routing import conversations
 from servicehub.routing.assign import previous_assignee, previous_assignees
 from servicehub.routing.conversations import route_messages
-from servicehub.routing.priority import score, signals_for, sla
+from servicehub.routing.priority import pending_of, score, signals, sla
 from servicehub.routing.rules import heard
 from tests.concurrency import run_at_once
 from tests.factories import World, build_world, mention
@@ -44,7 +44,7 @@ def _store(runtime: Runtime, world: World, items: list[InboundItem]) -> list[int
     with runtime.sessions() as s:
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
-        ids = intake(s, account, items, chain_for(s))
+        ids = intake(s, account, items, chain_for(s, runtime))
         s.commit()
     return ids
 
@@ -116,9 +116,9 @@ def test_priority_counts_a_vip_and_repeats_within_the_batch(runtime: Runtime, wo
         by_thread = {r.thread_key: r for r in s.scalars(select(ServiceRequest))}
         assert by_thread["4900000000000100:21"].priority >= 2  # VIP
         for r in by_thread.values():  # what routing.priority decides for each one on its own
-            level, _ = score(signals_for(s, r, r.created_at))
+            level, _ = score(signals(s, [pending_of(r)], r.created_at)[0])
             assert r.priority == level and r.due_at == r.created_at + sla(runtime, level)
-        assert "repeat" in score(signals_for(s, by_thread["4900000000000101:22"], utcnow()))[1]
+        assert "repeat" in score(signals(s, [pending_of(by_thread["4900000000000101:22"])], utcnow())[0])[1]
 
 
 def test_routers_racing_on_the_same_threads_end_in_one_request_each(runtime: Runtime, world: World) -> None:

@@ -19,7 +19,7 @@ def _take(runtime: Runtime, world: World, items: list) -> list[int]:  # type: ig
     with runtime.sessions() as s:
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
-        ids = intake(s, account, items, chain_for(s))
+        ids = intake(s, account, items, chain_for(s, runtime))
         s.commit()
     route_messages(runtime, ids)
     return ids
@@ -123,7 +123,7 @@ def test_the_sweep_routes_messages_a_failed_task_left_behind(runtime: Runtime) -
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
         # intake alone, as if the routing task had failed
-        intake(s, account, [mention("4900000000000401", "路由任务失败的那条")], chain_for(s))
+        intake(s, account, [mention("4900000000000401", "路由任务失败的那条")], chain_for(s, runtime))
         s.execute(update(Message).values(received_at=utcnow() - timedelta(minutes=5)))
         s.commit()
     assert unrouted() == 1

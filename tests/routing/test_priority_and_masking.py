@@ -25,7 +25,7 @@ from servicehub.core.runtime import Runtime
 from servicehub.filters.sentiment_store import default_model
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.store import store_and_route
-from servicehub.routing.masking import customer_view, mask_phone
+from servicehub.core.masking import customer_view, mask_phone
 from servicehub.routing.priority import Signals, escalate_waiting, is_overdue, prioritize, score
 from tests.factories import build_world, mention
 from tests.routing.support import add_customer, add_request
@@ -117,7 +117,7 @@ def test_the_priority_follows_the_filters_negative_label(
     with runtime.sessions() as s:
         account = s.get(Account, world.inhouse_account_id)
         assert account is not None
-        store_and_route(s, runtime, account, [mention("4900000000000061", question)], chain_for(s))
+        store_and_route(s, runtime, account, [mention("4900000000000061", question)], chain_for(s, runtime))
         s.commit()
     with runtime.sessions() as s:
         message = s.scalars(select(Message)).one()

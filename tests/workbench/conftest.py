@@ -48,7 +48,7 @@ def hear(
         account = s.get(Account, account_id)
         assert account is not None
         item = mention(platform_id, text, author_uid=author_uid, account_uid=account.platform_uid)
-        ids = intake(s, account, [item], chain_for(s))
+        ids = intake(s, account, [item], chain_for(s, runtime))
         s.commit()
     route_messages(runtime, ids)
     with runtime.sessions() as s:
@@ -63,6 +63,6 @@ def hear_dropped(runtime: Runtime, account_id: int, platform_id: str, text: str)
         account = s.get(Account, account_id)
         assert account is not None
         item = mention(platform_id, text, account_uid=account.platform_uid)
-        ids = intake(s, account, [item], chain_for(s))
+        ids = intake(s, account, [item], chain_for(s, runtime))
         s.commit()
     return ids[0]

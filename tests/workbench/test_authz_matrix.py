@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -37,6 +38,8 @@ class Ids:
     role: int
     inhouse_user: int  # someone whose presence only in-house / all-scope managers may set
     account: int  # the in-house account
+    oauth: str = "weibo"  # a platform connected through OAuth
+    app: str = "wechat"  # a platform connected by app credentials
 
 
 def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
@@ -132,9 +135,11 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/admin/listening/{task}", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/requests/{mine}/resolve", {}, expect(LOGIN, **REQ_MINE)),
     ("POST", "/requests/{theirs}/resolve", {}, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/requests/{mine}/replies/999999/retry", {}, expect(LOGIN, default=HIDE)),
     ("POST", "/accounts/{account}/listening", {}, expect(LOGIN, **ADMIN_ONLY)),
-    ("GET", "/oauth/weibo/start", None, expect(LOGIN, **ADMIN_ONLY)),
-    ("GET", "/oauth/weibo/callback", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/oauth/{oauth}/start", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/oauth/{oauth}/callback", None, expect(LOGIN, **ADMIN_ONLY)),
+    ("GET", "/oauth/{app}/start", None, expect(LOGIN, default=DENY, admin=HIDE)),
     ("GET", "/review", None, expect(LOGIN, default=DENY, admin=OK, manager=OK, zhangwei=OK)),
     (
         "POST",
@@ -143,7 +148,8 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
         expect(LOGIN, default=DENY, admin=HIDE, manager=HIDE, zhangwei=HIDE),
     ),
     ("GET", "/customers/999999", None, expect(LOGIN, default=HIDE)),
-    ("POST", "/accounts/wechat", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/accounts/connect/{app}", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/accounts/connect/{oauth}", {"display_name": ""}, expect(LOGIN, default=DENY, admin=HIDE)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
 ]
@@ -207,6 +213,36 @@ def _fill(text: str, ids: Ids) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(getattr(ids, m.group(1))), text)
 
 
+def _missing_twin(text: str) -> str:
+    """``text`` with every id placeholder filled with one that exists nowhere."""
+    return re.sub(r"\{(\w+)\}", lambda m: "999999" if m.group(1) not in ("oauth", "app") else "nowhere", text)
+
+
+def _call(client: TestClient, method: str, url: str, body: dict[str, object] | None, fill: Any, token: str) -> Any:
+    if method == "GET":
+        return client.get(url)
+    if body is not None and "json" in body:
+        return client.post(url, json=body["json"], headers={"X-CSRF-Token": token})
+    form = {k: fill(str(v)) for k, v in (body or {}).items()}
+    return client.post(url, data={**form, "csrf_token": token})
+
+
+HEADERS_THAT_MATTER = ("content-type", "location", "cache-control")
+
+
+def _same_as_missing(hidden: Any, missing: Any, hidden_url: str, missing_url: str) -> list[str]:
+    """How a hidden row's answer differs from a missing row's (nothing, if scope holds)."""
+    problems = []
+    if hidden.status_code != missing.status_code:
+        problems.append(f"status {hidden.status_code} != {missing.status_code}")
+    for name in HEADERS_THAT_MATTER:
+        if hidden.headers.get(name) != missing.headers.get(name):
+            problems.append(f"header {name}: {hidden.headers.get(name)!r} != {missing.headers.get(name)!r}")
+    if hidden.text.replace(hidden_url, "URL") != missing.text.replace(missing_url, "URL"):
+        problems.append("the bodies differ")
+    return problems
+
+
 def _outcome(response_status: int, location: str) -> str | int:
     if response_status in (401, 403, 404):
         return response_status
@@ -235,24 +271,19 @@ def test_every_route_as_every_role(
     for method, path, body, table in MATRIX:
         url = _fill(path, ids)
         before = _denials(sqlite_runtime)
-        if method == "GET":
-            response = app_client.get(url)
-        elif body is not None and "json" in body:
-            response = app_client.post(url, json=body["json"], headers={"X-CSRF-Token": token})
-        else:
-            form = {k: _fill(str(v), ids) for k, v in (body or {}).items()}
-            response = app_client.post(url, data={**form, "csrf_token": token})
+        response = _call(app_client, method, url, body, lambda v: _fill(v, ids), token)
         got = _outcome(response.status_code, response.headers.get("location", ""))
         expected = table[role]
         if got != expected:
             wrong.append(f"{method} {path}: expected {expected}, got {got} ({response.status_code})")
         if got == DENY:
             assert _denials(sqlite_runtime) == before + 1, f"{method} {path} denied without an audit event"
-        if got == HIDE and "999999" not in path:
-            missing = app_client.get(
-                "/requests/999999" if not path.startswith("/api") else "/api/requests/999999"
-            )
-            assert response.text.replace(url, "X").count("404") >= 0 and missing.status_code == 404
+        if got == HIDE:  # out of scope must answer exactly like a row that does not exist
+            twin = _missing_twin(path)
+            missing = _call(app_client, method, twin, body, _missing_twin, token)
+            differences = _same_as_missing(response, missing, url, twin)
+            if differences:
+                wrong.append(f"{method} {path} hidden but unlike a missing one: {'; '.join(differences)}")
     assert wrong == []
     if role == "anon":
         assert app_client.get("/events").status_code == 401

@@ -11,12 +11,23 @@
     }
     return Math.ceil(units / 2);
   }
+  // How each platform counts (the server names it in data-counting; it checks again itself).
+  var measures = {
+    weibo: weiboLength,
+    utf8_bytes: function (text) { return new TextEncoder().encode(text).length; },
+    chars: function (text) { return Array.from(text).length; }
+  };
   document.querySelectorAll("textarea[data-limit]").forEach(function (area) {
     var counter = area.parentElement.querySelector(".counter");
     var limit = parseInt(area.dataset.limit, 10);
+    var measure = measures[area.dataset.counting] || measures.chars;
+    var unit = area.dataset.unit || "";
+    var button = area.form ? area.form.querySelector("button[type=submit]") : null;
     function update() {
-      var n = weiboLength(area.value);
-      if (counter) { counter.textContent = n + " / " + limit; counter.classList.toggle("over", n > limit); }
+      var n = measure(area.value);
+      var over = n > limit;
+      if (counter) { counter.textContent = n + " / " + limit + " " + unit; counter.classList.toggle("over", over); }
+      if (button) { button.disabled = over; }
     }
     area.addEventListener("input", update);
     update();

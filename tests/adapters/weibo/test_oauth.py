@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from servicehub.adapters.errors import MalformedPayload, Rejected, TokenExpired
-from servicehub.adapters.weibo.oauth import WeiboOAuth, make_state, verify_state
+from servicehub.adapters.weibo.oauth import WeiboOAuth
 from tests.adapters.weibo.support import API, NOW, FakeWeibo, form, load_fixture, make_config
 
 TOKEN_PATH = "/oauth2/access_token"
@@ -37,27 +37,6 @@ def test_authorize_url(oauth: WeiboOAuth) -> None:
         "scope": ["direct_messages_write"],
         "display": ["mobile"],
     }
-
-
-def test_state_round_trip_and_binding(oauth: WeiboOAuth) -> None:
-    state = oauth.new_state("session-1")
-    assert oauth.check_state(state, "session-1")
-    assert not oauth.check_state(state, "session-2")
-    assert not verify_state("other-secret", state, "session-1", now=NOW)
-
-
-def test_state_expires_and_rejects_garbage() -> None:
-    state = make_state("s", now=NOW)
-    assert verify_state("s", state, now=NOW + timedelta(minutes=9))
-    assert not verify_state("s", state, now=NOW + timedelta(minutes=11))
-    assert not verify_state("s", "no-dots-here", now=NOW)
-    assert not verify_state("s", "a.b.c", now=NOW)
-    nonce, issued, mac = state.split(".")
-    assert not verify_state("s", f"{nonce}.{int(issued) + 1}.{mac}", now=NOW)
-
-
-def test_states_are_unique() -> None:
-    assert make_state("s", now=NOW) != make_state("s", now=NOW)
 
 
 @pytest.mark.parametrize(
