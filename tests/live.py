@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import uvicorn
 
+from servicehub.accounts.registration import store_token
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.core import migrate
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime, build_runtime, set_runtime
 from servicehub.core.tasks import TaskRunner
-from servicehub.accounts.registration import store_token
 from servicehub.workbench.app import create_app
 from tests.conftest import make_settings, reset_cache
 from tests.factories import World, build_world

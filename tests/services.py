@@ -51,3 +51,26 @@ def redis_url() -> str:
     except Exception as exc:
         unavailable(f"Redis at {REDIS_URL}", exc)
     return REDIS_URL
+
+
+@contextmanager
+def claimed_redis_db() -> Iterator[str]:
+    """A Redis database (7, 6, ... 2) no other test run on this machine is using, flushed
+    before and after: two checkouts may run their suites at once (benches use 15..8)."""
+    import redis
+
+    base = redis_url().rsplit("/", 1)[0]
+    token = f"{os.getpid()}:{uuid.uuid4().hex}"
+    for number in range(7, 1, -1):
+        client = redis.Redis.from_url(f"{base}/{number}")
+        if client.set("servicehub:test-claim", token, nx=True, ex=1800):
+            break
+    else:
+        pytest.fail("no free Redis database (7..2): other test runs hold each", pytrace=False)
+    for key in client.scan_iter():
+        if key != b"servicehub:test-claim":
+            client.delete(key)
+    try:
+        yield f"{base}/{number}"
+    finally:
+        client.flushdb()

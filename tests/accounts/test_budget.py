@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from servicehub.accounts.budget import HOUR, MemoryBudget, RedisBudget, budget_for, may_poll, paced_interval
 from servicehub.core.models import PollCursor
 from servicehub.core.runtime import Runtime
 from servicehub.listener import poller
-from servicehub.accounts.budget import HOUR, MemoryBudget, RedisBudget, budget_for, may_poll, paced_interval
 from tests import fakes
 from tests.factories import build_world, mention
 from tests.services import redis_url

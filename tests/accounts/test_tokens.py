@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from servicehub.accounts import adapters as connect
+from servicehub.accounts.tokens import RedisTokens
 from servicehub.adapters import registry
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import ensure_org
-from servicehub.accounts import adapters as connect
-from servicehub.accounts.tokens import RedisTokens
 from tests.factories import add_wechat_account
 from tests.services import redis_url
 

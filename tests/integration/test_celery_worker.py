@@ -20,17 +20,18 @@ from servicehub.core.runtime import Runtime, build_runtime
 from servicehub.core.tasks import CeleryRunner
 from tests.conftest import make_settings
 from tests.factories import build_world
-from tests.services import redis_url
+from tests.services import claimed_redis_db
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def celery_env(pg_url: str, tmp_path: Path) -> Iterator[tuple[Runtime, dict[str, str]]]:
-    broker = redis_url().rsplit("/", 1)[0] + "/5"
-    import redis
+    with claimed_redis_db() as broker:
+        yield from _celery_env(pg_url, tmp_path, broker)
 
-    redis.Redis.from_url(broker).flushdb()
+
+def _celery_env(pg_url: str, tmp_path: Path, broker: str) -> Iterator[tuple[Runtime, dict[str, str]]]:
     env = {
         **os.environ,
         "HUB_SETTINGS": str(tmp_path / "none.toml"),

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 import redis
 
 from tests.live import free_port
-from tests.services import redis_url
+from tests.services import claimed_redis_db
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +45,14 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_migrate_then_web_serves_and_beat_schedules_polling(tmp_path: Path, pg_url: str) -> None:
-    broker = redis_url().rsplit("/", 1)[0] + "/6"
+@pytest.fixture
+def broker() -> Iterator[str]:
+    with claimed_redis_db() as url:
+        yield url
+
+
+def test_migrate_then_web_serves_and_beat_schedules_polling(tmp_path: Path, pg_url: str, broker: str) -> None:
     client = redis.Redis.from_url(broker)
-    client.flushdb()
     port = free_port()
     env = _env(tmp_path, pg_url, broker, port)
     migrated = subprocess.run(

@@ -3,13 +3,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from servicehub.accounts.registration import store_token
+from servicehub.accounts.sources import set_sources
 from servicehub.adapters.errors import RateLimited, TokenExpired, Unavailable
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, Message, PollCursor, ServiceRequest
 from servicehub.core.runtime import Runtime
 from servicehub.listener import poller
-from servicehub.accounts.registration import store_token
-from servicehub.accounts.sources import set_sources
 from tests import fakes
 from tests.factories import World, build_world, mention
 

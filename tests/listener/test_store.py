@@ -96,12 +96,20 @@ def test_a_new_author_heard_by_two_workers_holds_up_neither(pg_runtime: Runtime)
     with runtime.sessions() as first, runtime.sessions() as second:
         account = first.get(Account, world.inhouse_account_id)
         assert account is not None
-        intake(first, account, [mention("4900000000500001", "宽带断了", author_uid="777")], chain_for(first, runtime))
+        intake(
+            first,
+            account,
+            [mention("4900000000500001", "宽带断了", author_uid="777")],
+            chain_for(first, runtime),
+        )
         second.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait fails the test, not hangs it
         other = second.get(Account, world.partner_account_id)
         assert other is not None
         intake(
-            second, other, [mention("4900000000500002", "宽带也断了", author_uid="777")], chain_for(second, runtime)
+            second,
+            other,
+            [mention("4900000000500002", "宽带也断了", author_uid="777")],
+            chain_for(second, runtime),
         )
         second.commit()
         first.commit()

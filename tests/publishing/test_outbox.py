@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from servicehub.adapters.errors import Rejected, TokenExpired, Unavailable
+from servicehub.core.errors import ActionError
 from servicehub.core.models import (
     Account,
     DeliveryState,
@@ -16,7 +17,6 @@ from servicehub.core.runtime import Runtime
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 from servicehub.publishing.outbox import claim, do_queue_reply, send_outbound
-from servicehub.core.errors import ActionError
 from servicehub.routing.conversations import route_messages
 from tests import fakes
 from tests.factories import build_world, mention, principal_of

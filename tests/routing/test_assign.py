@@ -22,9 +22,8 @@ from servicehub.core.models import (
     Team,
     User,
 )
-from servicehub.core.permissions import principal_for
+from servicehub.core.permissions import NotVisible, principal_for
 from servicehub.core.runtime import Runtime
-from servicehub.core.permissions import NotVisible
 from servicehub.routing.assign import assign_backlog, assign_ids
 from servicehub.routing.presence import end_finished_shifts, set_presence
 from servicehub.routing.supervisor import AssignError, do_pick, do_reroute

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from servicehub.core.db import utcnow
+from servicehub.core.masking import customer_view, mask_phone
 from servicehub.core.models import (
     Account,
     Customer,
@@ -25,7 +26,6 @@ from servicehub.core.runtime import Runtime
 from servicehub.filters.sentiment_store import default_model
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.store import store_and_route
-from servicehub.core.masking import customer_view, mask_phone
 from servicehub.routing.priority import Signals, escalate_waiting, is_overdue, prioritize, score
 from tests.factories import build_world, mention
 from tests.routing.support import add_customer, add_request

@@ -218,7 +218,9 @@ def _missing_twin(text: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: "999999" if m.group(1) not in ("oauth", "app") else "nowhere", text)
 
 
-def _call(client: TestClient, method: str, url: str, body: dict[str, object] | None, fill: Any, token: str) -> Any:
+def _call(
+    client: TestClient, method: str, url: str, body: dict[str, object] | None, fill: Any, token: str
+) -> Any:
     if method == "GET":
         return client.get(url)
     if body is not None and "json" in body:

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from aiohttp import web
 
+from servicehub.accounts.tokens import RedisTokens
 from servicehub.adapters.base import Credentials, InboundItem, ItemKind
 from servicehub.adapters.errors import NotFound, Rejected
 from servicehub.adapters.simulator.wechat import WECHAT_STATE, register_wechat
 from servicehub.adapters.wechat import PUSH_ACK_BODY, WeChatAdapter
-from servicehub.accounts.tokens import RedisTokens
 from tests.services import redis_url
 
 OPENID = "oSim_customer_0001"
