@@ -7,11 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from servicehub.core import migrate
 from servicehub.core.runtime import Runtime, build_runtime, set_runtime
 from servicehub.core.settings import Settings, load_settings
 from servicehub.core.tasks import SyncRunner
+from servicehub.workbench.app import create_app
+from tests.factories import World, build_world
 from tests.services import fresh_pg_database
 
 
@@ -110,3 +113,16 @@ def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]
     """A migrated runtime on SQLite and on the machine's PostgreSQL (storage tests run on both)."""
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else ""
     yield from _installed_runtime(tmp_path, url)
+
+
+@pytest.fixture
+def world(sqlite_runtime: Runtime) -> World:
+    """The seeded organizations, people and accounts (tests/factories.build_world) on SQLite."""
+    return build_world(sqlite_runtime)
+
+
+@pytest.fixture
+def client(sqlite_runtime: Runtime) -> Iterator[TestClient]:
+    """The workbench app over ``sqlite_runtime``, in-process (redirects are not followed)."""
+    with TestClient(create_app(sqlite_runtime), follow_redirects=False) as c:
+        yield c

@@ -19,10 +19,10 @@ from starlette.routing import BaseRoute, Route
 
 from servicehub.core.audit import AuditFilter, actions_seen, list_events
 from servicehub.core.models import User
-from servicehub.core.permissions import restrict
+from servicehub.core.permissions import FUNCTIONS, restrict
 from servicehub.workbench.forms import principal, runtime_of
 from servicehub.workbench.i18n import has_text, translator
-from servicehub.workbench.rendering import CHINA, locale_of, render
+from servicehub.workbench.rendering import CHINA, locale_of, platform_namer, render
 from servicehub.workbench.security import guard
 
 PAGE = 100
@@ -40,20 +40,44 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
-def describe(t: Any, event: Any) -> list[tuple[str, str]]:
-    """The event's details as (label, value) pairs a person can read."""
+# Which catalog families a detail's coded values come from, by detail name.
+VALUE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "strategy": ("strategy",),
+    "scope": ("scope",),
+    "sources": ("source",),
+    "kind": ("org", "accounts.kind", "send_error"),
+    "state": ("delivery", "state"),
+    "before": ("presence", "priority"),
+    "after": ("presence", "priority"),
+    "reason": ("drop", "presence_reason"),
+    "why": ("why",),
+}
+
+
+def _value(t: Any, key: str, value: object, name_platform: Any) -> str:
+    if isinstance(value, bool):
+        return str(t("audit.yes") if value else t("audit.no"))
+    if isinstance(value, list | tuple):
+        return "、".join(_value(t, key, v, name_platform) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    if key == "platform":
+        return str(name_platform(text))
+    if key == "function" and text in FUNCTIONS:
+        return FUNCTIONS[text]
+    for family in VALUE_FAMILIES.get(key, ()):
+        if has_text(f"{family}.{text}"):
+            return str(t(f"{family}.{text}"))
+    return text
+
+
+def describe(t: Any, event: Any, name_platform: Any) -> list[tuple[str, str]]:
+    """The event's details as (label, value) pairs a person can read: names for codes."""
     pairs = []
     for key, value in (event.detail or {}).items():
         label = t(f"audit.field.{key}") if has_text(f"audit.field.{key}") else key
-        if isinstance(value, bool):
-            shown = t("audit.yes") if value else t("audit.no")
-        elif isinstance(value, list | tuple):
-            shown = "、".join(str(v) for v in value)
-        elif isinstance(value, dict):
-            shown = json.dumps(value, ensure_ascii=False)
-        else:
-            shown = str(value)
-        pairs.append((label, shown))
+        pairs.append((label, _value(t, key, value, name_platform)))
     return pairs
 
 
@@ -80,8 +104,9 @@ async def audit_page(request: Request) -> Response:
             }
 
     data = await run_in_threadpool(load)
-    t = translator(locale_of(request))
-    rows = [(event, actor, describe(t, event)) for event, actor in data["events"]]
+    locale = locale_of(request)
+    t, name_platform = translator(locale), platform_namer(locale)
+    rows = [(event, actor, describe(t, event, name_platform)) for event, actor in data["events"]]
     return render(
         request,
         "audit.html",

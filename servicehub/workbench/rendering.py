@@ -53,7 +53,7 @@ def locale_of(request: Request) -> str:
 
 
 def platform_namer(locale: str) -> Any:
-    """``platform_name("weibo")`` in templates: the platform as people call it, never its code."""
+    """``platform_name(code)`` in templates: the platform as people call it, never its code."""
 
     def name(platform: str) -> str:
         try:

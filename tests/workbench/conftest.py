@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from starlette.testclient import TestClient
 
 from servicehub.core.models import Account
@@ -11,19 +9,7 @@ from servicehub.core.runtime import Runtime
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
 from servicehub.routing.conversations import route_messages
-from servicehub.workbench.app import create_app
-from tests.factories import PASSWORD, World, build_world, mention
-
-
-@pytest.fixture
-def world(sqlite_runtime: Runtime) -> World:
-    return build_world(sqlite_runtime)
-
-
-@pytest.fixture
-def client(sqlite_runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(sqlite_runtime), follow_redirects=False) as c:
-        yield c
+from tests.factories import PASSWORD, mention
 
 
 def csrf_of(html: str) -> str:
