@@ -8,6 +8,7 @@ shows as "其他操作" with its code in the details, never as a bare code).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from servicehub.core.audit import AuditFilter, actions_seen, list_events
-from servicehub.core.models import User
+from servicehub.core.models import Account, User
 from servicehub.core.permissions import FUNCTIONS, restrict
 from servicehub.workbench.forms import principal, runtime_of
 from servicehub.workbench.i18n import has_text, translator
@@ -54,16 +55,33 @@ VALUE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _value(t: Any, key: str, value: object, name_platform: Any) -> str:
+# Details that hold ids of people or accounts: shown by name where the viewer may see them.
+PEOPLE = {"user_id", "from_user_id", "members", "user_ids"}
+ACCOUNTS = {"account_id", "account_ids"}
+
+
+@dataclass(frozen=True)
+class Namer:
+    t: Any
+    platform: Any
+    people: dict[int, str]
+    accounts: dict[int, str]
+
+
+def _value(names: Namer, key: str, value: object) -> str:
+    t = names.t
     if isinstance(value, bool):
         return str(t("audit.yes") if value else t("audit.no"))
     if isinstance(value, list | tuple):
-        return "、".join(_value(t, key, v, name_platform) for v in value)
+        return "、".join(_value(names, key, v) for v in value)
+    if isinstance(value, int) and key in PEOPLE | ACCOUNTS:
+        known = (names.people if key in PEOPLE else names.accounts).get(value)
+        return known or f"#{value}"
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     text = str(value)
     if key == "platform":
-        return str(name_platform(text))
+        return str(names.platform(text))
     if key == "function" and text in FUNCTIONS:
         return FUNCTIONS[text]
     for family in VALUE_FAMILIES.get(key, ()):
@@ -72,12 +90,12 @@ def _value(t: Any, key: str, value: object, name_platform: Any) -> str:
     return text
 
 
-def describe(t: Any, event: Any, name_platform: Any) -> list[tuple[str, str]]:
-    """The event's details as (label, value) pairs a person can read: names for codes."""
+def describe(names: Namer, event: Any) -> list[tuple[str, str]]:
+    """The event's details as (label, value) pairs a person can read: names for codes and ids."""
     pairs = []
     for key, value in (event.detail or {}).items():
-        label = t(f"audit.field.{key}") if has_text(f"audit.field.{key}") else key
-        pairs.append((label, _value(t, key, value, name_platform)))
+        label = names.t(f"audit.field.{key}") if has_text(f"audit.field.{key}") else key
+        pairs.append((label, _value(names, key, value)))
     return pairs
 
 
@@ -97,16 +115,20 @@ async def audit_page(request: Request) -> Response:
     def load() -> dict[str, Any]:
         with runtime.sessions() as session:
             users = session.scalars(restrict(select(User).order_by(User.id), who, "audit.view", User))
+            accounts = session.execute(
+                restrict(select(Account.id, Account.display_name), who, "account.view", Account)
+            )
             return {
                 "events": list_events(session, who, query, PAGE),
                 "actions": actions_seen(session, who),
                 "users": [(u.id, u.display_name) for u in users],
+                "accounts": {account_id: name for account_id, name in accounts},
             }
 
     data = await run_in_threadpool(load)
     locale = locale_of(request)
-    t, name_platform = translator(locale), platform_namer(locale)
-    rows = [(event, actor, describe(t, event, name_platform)) for event, actor in data["events"]]
+    names = Namer(translator(locale), platform_namer(locale), dict(data["users"]), data["accounts"])
+    rows = [(event, actor, describe(names, event)) for event, actor in data["events"]]
     return render(
         request,
         "audit.html",
