@@ -205,3 +205,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@dataclass(frozen=True, slots=True)
+class ClassScore:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def class_scores(
+    gold: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
+) -> dict[str, ClassScore]:
+    """Precision, recall and F1 per class (0.0 where undefined)."""
+    scores = {}
+    for c in classes:
+        tp = sum(g == c and p == c for g, p in zip(gold, predicted, strict=True))
+        said = sum(p == c for p in predicted)
+        support = sum(g == c for g in gold)
+        precision = tp / said if said else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[c] = ClassScore(precision, recall, f1, support)
+    return scores
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> float:
+    return sum(s.f1 for s in class_scores(gold, predicted, classes).values()) / len(classes)
+
+
+def accuracy(gold: Sequence[object], predicted: Sequence[object]) -> float:
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold) if gold else 0.0

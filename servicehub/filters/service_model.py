@@ -1,0 +1,164 @@
+"""The service model: three-way sentiment and intent of a customer's message, in one pass.
+
+The binary model (:mod:`servicehub.filters.sentiment_features`) was trained on Weibo posts
+and food reviews with two labels, so it has no notion of a neutral question. This model
+sits on top of it, trained on the hand-labelled service messages of ``data/service-messages``
+(:mod:`servicehub.filters.train_service`). Each of its two heads is a multinomial logistic
+regression over
+
+- character n-grams (1-3) of the message, TF-IDF weighted like the binary model's, with a
+  vocabulary of its own from the service rows;
+- dense cues: the service lexicon (:mod:`servicehub.filters.lexicon`) and the binary
+  model's text and emoticon logits, standardized with the training rows' mean and spread.
+
+A batch is cut into n-grams once; the binary and the service vocabularies both look the
+grams up. The shipped file (``model/service.npz.gz``) holds only numbers; the runtime needs
+numpy, not scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from servicehub.filters import lexicon
+from servicehub.filters.escalation import threats
+from servicehub.filters.sentiment_features import (
+    FloatArray,
+    SentimentModel,
+    SparseRows,
+    Vectorizer,
+    char_ngrams,
+    prepare,
+)
+
+SERVICE_FEATURE_VERSION = 1
+"""Bumped when the dense features or their order change; the model file records it."""
+
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+SENTIMENTS = (NEGATIVE, NEUTRAL, POSITIVE)
+INQUIRY, COMPLAINT, PRAISE, SUGGESTION, OTHER = "inquiry", "complaint", "praise", "suggestion", "other"
+INTENTS = (INQUIRY, COMPLAINT, PRAISE, SUGGESTION, OTHER)
+DENSE_NAMES: tuple[str, ...] = (*lexicon.FEATURE_NAMES, "binary_text", "binary_emoticons")
+FURIOUS_AT = 2
+"""A negative message whose :func:`~servicehub.filters.lexicon.intensity` reaches this is furious."""
+
+
+@dataclass(frozen=True)
+class Head:
+    """One multinomial logistic regression over n-gram rows and dense cues."""
+
+    classes: tuple[str, ...]
+    weights: FloatArray
+    """(n-grams, classes)"""
+    dense: FloatArray
+    """(dense cues, classes)"""
+    bias: FloatArray
+    """(classes,)"""
+
+    def probabilities(self, x: SparseRows, dense: FloatArray) -> FloatArray:
+        """Softmax probabilities, one row per text, columns in :attr:`classes` order."""
+        logits = dense @ self.dense + self.bias
+        for k in range(len(self.classes)):
+            logits[:, k] += np.bincount(
+                x.rows, weights=x.values * self.weights[x.cols, k], minlength=x.n_rows
+            )
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the service model read in one message."""
+
+    label: str
+    """``negative``, ``neutral`` or ``positive``: the most probable class."""
+    probabilities: tuple[float, float, float]
+    """P(negative), P(neutral), P(positive)."""
+    intent: str
+    """One of :data:`INTENTS`."""
+    escalation: tuple[str, ...]
+    """Threat words found (canonical names, :mod:`servicehub.filters.escalation`)."""
+    furious: bool
+    """Negative and heated (abuse, angry emoticons, ``!!!``)."""
+
+    def score(self, negative_below: float, positive_above: float) -> float:
+        """A polarity score in [0, 1] that lies in the band of :attr:`label`.
+
+        Below ``negative_below`` for negative (lower = more certainly negative), within
+        [``negative_below``, ``positive_above``] for neutral (by P(pos) - P(neg)), above
+        ``positive_above`` for positive. Code that still compares the score with the
+        ``[filters]`` thresholds therefore agrees with the label.
+        """
+        neg, _, pos = self.probabilities
+        if self.label == NEGATIVE:
+            return negative_below * (1.0 - neg)
+        if self.label == POSITIVE:
+            return positive_above + (1.0 - positive_above) * max(pos, 1e-9)
+        return negative_below + (positive_above - negative_below) * (0.5 + 0.5 * (pos - neg))
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    """Vocabulary, dense-cue standardization and the two heads."""
+
+    vectorizer: Vectorizer
+    dense_mean: FloatArray
+    dense_scale: FloatArray
+    """Multiplies the centred cues: 1/std times the cue block's weight chosen in training."""
+    sentiment: Head
+    intent: Head
+    info: dict[str, str]
+
+    def inputs(
+        self, texts: Sequence[str], binary: SentimentModel, *, read_emoticons: bool = True
+    ) -> tuple[SparseRows, FloatArray, list[dict[str, int]]]:
+        """N-gram rows, standardized dense cues and raw lexicon counts of a batch."""
+        prepared = [prepare(t) for t in texts]
+        grams = [char_ngrams(p, binary.vectorizer.max_n) for p in prepared]
+        own = (
+            grams
+            if self.vectorizer.max_n == binary.vectorizer.max_n
+            else [char_ngrams(p, self.vectorizer.max_n) for p in prepared]
+        )
+        found = [lexicon.counts(t) for t in texts]
+        binary_text = binary.logits_of(binary.vectorizer.transform_grams(grams))
+        emoticons = (
+            binary.emoticon_logits(texts)
+            if read_emoticons and binary.emoticon_weights
+            else np.zeros(len(texts))
+        )
+        raw = np.empty((len(texts), len(DENSE_NAMES)), dtype=np.float64)
+        for row, counts in enumerate(found):
+            raw[row, :-2] = lexicon.vector(counts)
+        raw[:, -2] = binary_text
+        raw[:, -1] = emoticons
+        return self.vectorizer.transform_grams(own), (raw - self.dense_mean) * self.dense_scale, found
+
+    def read(
+        self, texts: Sequence[str], binary: SentimentModel, *, read_emoticons: bool = True
+    ) -> list[Reading]:
+        """One :class:`Reading` per text, in order."""
+        if not texts:
+            return []
+        x, dense, found = self.inputs(texts, binary, read_emoticons=read_emoticons)
+        sentiment = self.sentiment.probabilities(x, dense)
+        intent = self.intent.probabilities(x, dense)
+        readings = []
+        for text, p, q, counts in zip(texts, sentiment, intent, found, strict=True):
+            label = self.sentiment.classes[int(np.argmax(p))]
+            purpose = self.intent.classes[int(np.argmax(q))]
+            negative = label == NEGATIVE or purpose == COMPLAINT
+            readings.append(
+                Reading(
+                    label=label,
+                    probabilities=(float(p[0]), float(p[1]), float(p[2])),
+                    intent=purpose,
+                    escalation=threats(text, negative=negative),
+                    furious=label == NEGATIVE and lexicon.intensity(counts) >= FURIOUS_AT,
+                )
+            )
+        return readings
