@@ -99,12 +99,15 @@ def test_labels_follow_the_thresholds() -> None:
     ]
 
 
-def test_filter_labels_with_settings_thresholds() -> None:
-    strict = SentimentFilter(FilterSettings.from_mapping({"negative_below": 0.0, "positive_above": 1.0}))
-    [outcome] = strict.run([msg(COMPLAINTS[0])], {})
-    assert outcome.sentiment is not None and outcome.sentiment < 0.4
-    assert outcome.sentiment_label == "neutral"
-    assert outcome.drop is None
+def test_filter_score_lies_in_the_band_of_its_label() -> None:
+    settings = FilterSettings.from_mapping({"negative_below": 0.2, "positive_above": 0.8})
+    texts = [COMPLAINTS[0], "请问宽带续费在哪里交", PRAISE[0]]
+    outcomes = SentimentFilter(settings).run([msg(t, pid=str(i)) for i, t in enumerate(texts)], {})
+    assert [o.sentiment_label for o in outcomes] == ["negative", "neutral", "positive"]
+    for outcome in outcomes:
+        assert outcome.sentiment is not None and outcome.drop is None
+        assert label_for(outcome.sentiment, 0.2, 0.8) == outcome.sentiment_label
+    assert outcomes[0].sentiment < 0.2 <= outcomes[1].sentiment <= 0.8 < outcomes[2].sentiment
 
 
 def test_runtime_path_imports_neither_sklearn_nor_snownlp() -> None:
