@@ -59,13 +59,14 @@ def parse_batch(path: Path) -> list[ServiceRow]:
     """Rows of one batch file: ``<sentiment> <intent> <flags> <text>`` per line.
 
     ``#`` lines are comments; a ``# --- name ---`` comment names the style of the rows below
-    it. Flags are ``-`` or any of ``S`` (spam) and ``E`` (escalation threat).
+    it (a ``# === round ===`` comment starts a mixed round). Flags are ``-`` or any of ``S``
+    (spam) and ``E`` (escalation threat).
     """
     domain, style = path.stem, ""
     rows: list[ServiceRow] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("# ---"):
-            style = line.strip("# -")
+        if line.startswith(("# ---", "# ===")):
+            style = line.strip("# -=")
             continue
         if not line.strip() or line.startswith("#"):
             continue

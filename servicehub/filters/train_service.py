@@ -71,7 +71,7 @@ def raw_dense(texts: Sequence[str]) -> FloatArray:
         intent=Head(INTENTS, np.zeros((0, 5)), np.zeros((len(DENSE_NAMES), 5)), np.zeros(5)),
         info={},
     )
-    return probe.inputs(texts, default_model())[1]
+    return probe.inputs(texts, default_model()).dense
 
 
 def design(vec: Vectorizer, texts: Sequence[str], dense: FloatArray, alpha: float) -> Any:
