@@ -109,6 +109,12 @@ CHATTER = _words(
 )  # fmt: skip
 GREETING = _words("你好", "您好", "哈喽", "hello", "hi", "嗨", "在吗", "亲")
 MONEY = _words("扣", "收费", "费用", "退钱", "退款", "赔", "钱", "话费", "月租", "年费", "手续费")
+FURY = _words(
+    "垃圾", "骗子", "骗人", "坑人", "坑爹", "坑死", "气死", "气炸", "恶心", "滚", "狗屁", "有病", "受够",
+    "烦死", "烦屎", "抢钱", "尼玛", "什么破", "破玩意", "忍无可忍", "还让不让人", "想不想干", "欺负",
+    "欺诈", "吞了", "无语死", "什么玩意", "退钱",
+)  # fmt: skip
+"""Rage and abuse, narrower than :data:`ANGER`: read by :func:`intensity` only, not a model input."""
 ANGRY_EMO = "[怒]|[抓狂]|[怒骂]|[鄙视]|[哼]|[吐]|[衰]|[晕]|[生病]|[汗]|[委屈]|[拜拜]|[黑线]"
 HAPPY_EMO = "[赞]|[哈哈]|[心]|[爱你]|[鼓掌]|[good]|[给力]|[威武]|[太开心]|[嘻嘻]|[耶]|[笑哈哈]|[偷笑]|[亲亲]"
 SARCASTIC_EMO = "[微笑]|[笑cry]|[允悲]|[摊手]|[二哈]"
@@ -161,6 +167,7 @@ _COMBINED = ("sarcasm", "praise_reversal", "negative_question", "polite_problem"
 FEATURE_NAMES: tuple[str, ...] = (*_CUES, *_COMBINED, "length")
 """The dense features in the order :func:`features` returns them (recorded in the model file)."""
 
+_FURY_RE = re.compile(FURY)
 _ENDS_WITH_QUESTION = re.compile(r"(?:\?|吗|么|呢|呀|鸭|不)[\s!~.。…]*$")
 
 
@@ -178,6 +185,7 @@ def counts(text: str) -> dict[str, int]:
     found["polite_problem"] = int(found["request"] + found["greeting"] > 0 and found["problem"] > 0)
     found["ends_with_question"] = int(_ENDS_WITH_QUESTION.search(norm) is not None)
     found["length"] = len(norm)
+    found["fury"] = len(_FURY_RE.findall(norm))
     return found
 
 
@@ -187,8 +195,11 @@ def vector(found: dict[str, int]) -> list[float]:
 
 
 def intensity(found: dict[str, int]) -> int:
-    """How heated a text is: abuse, angry emoticons, ``!!``/``?!`` runs, three or more ``!``."""
-    return found["anger"] + found["angry_emo"] + found["punct_run"] + int(found["exclaim"] >= 3)
+    """How heated a text is: rage words, angry emoticons, ``!!``/``?!`` runs, three or more ``!``.
+
+    Plain displeasure (太差, 无语, 服了) is not heat: it already makes a message negative.
+    """
+    return found["fury"] + found["angry_emo"] + found["punct_run"] + int(found["exclaim"] >= 3)
 
 
 def features(texts: Sequence[str]) -> FloatArray:

@@ -6,15 +6,16 @@ words never drop a message on their own, and word-based signals give way to a cu
 voice. Signals come in two kinds:
 
 - *strong*, spam whoever writes them: a shop link or 淘口令, a contact handle with an id
-  (``加微信 abc123``, ``QQ 123456``, ``微信同号 186…``), a follow-farming bot reply
-  (互粉, 回关, 看我主页), a configured pattern, more @mentions than allowed, or promotional
-  text repeated across the batch and the author's recent messages;
+  (``加微信 abc123``, ``QQ群 123456``, ``微信同号 186…``), a follow-farming bot reply
+  (互粉, 回关, 看我主页), a configured pattern, more @mentions than allowed;
 - *word-based*: fan-farming and grey-trade words (代刷, 刷单, 代开发票, 套现 …), a link next to
   a lure or ad word (领取, 红包, 点击 …), two lure words, two promotional words, a phone
-  number offered for contact. These are ignored when the text speaks as a customer: asks
+  number offered for contact, promotional text (or a link) repeated across the batch and
+  the author's recent messages. These are ignored when the text speaks as a customer: asks
   whether something is real or official (是你们…吗, 是不是骗子), reports being targeted
   (收到短信, 有人冒充), or says "I" (我的, 给我) -- spam rarely does, except to be
-  followed or added (加我, 看我主页), which the strong signals catch.
+  followed or added (加我, 看我主页), which the strong signals catch. During an outage many
+  customers send the same words (宽带续约有什么优惠吗？), so repetition alone is word-based.
 
 Each signal becomes a ``spam:<kind>`` tag; the reason code is ``spam``; dropped messages
 are stored with it, so a person can review and restore them.
@@ -42,7 +43,7 @@ SHOP_LINK_RE = re.compile(
     r"|淘口令|打开手机淘宝|复制这条信息"
 )
 QQ_RE = re.compile(
-    r"(?<![a-z的])(?:qq|扣扣|企鹅)\s*号?\s*(?:[:是]\s*)?\d{5,11}(?!\d)"
+    r"(?<![a-z的])(?:qq|扣扣|企鹅)\s*[号群]?\s*(?:[:是]\s*)?\d{5,11}(?!\d)"
     r"|(?<![a-z0-9的])q\s*[: ]\s*\d{6,11}(?!\d)"
 )
 WECHAT_RE = re.compile(
@@ -114,10 +115,10 @@ class SpamFilter:
             tags.append("spam:mentions")
         promo, ads, lures = _found(PROMO_WORDS, norm), _found(AD_WORDS, norm), _found(LURE_WORDS, norm)
         has_link = URL_RE.search(norm) is not None
-        if repeats >= self._repeat_min and (promo + ads + lures or has_link):
-            tags.append("spam:repeated")
         if CUSTOMER_VOICE_RE.search(URL_RE.sub(" ", norm)):
             return tuple(tags)
+        if repeats >= self._repeat_min and (promo + ads or has_link):
+            tags.append("spam:repeated")
         if _found(FARMING_WORDS, norm):
             tags.append("spam:farming")
         if has_link and promo + ads + lures:

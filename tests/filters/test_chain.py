@@ -117,7 +117,7 @@ def test_full_chain_on_a_realistic_batch() -> None:
     assert (v[2].reason, v[2].tags) == ("spam", ("spam:wechat",))
     assert v[1].sentiment is None and v[2].sentiment is None
     assert v[0].duplicate_of == "1"
-    assert v[0].tags == ("duplicate", "listen:12", "furious")
+    assert v[0].tags == ("duplicate", "listen:12")
     assert v[0].listening_task_ids == (12,)
     assert v[0].sentiment is not None and v[0].sentiment < 0.4 and v[0].sentiment_label == "negative"
     assert (v[0].intent, v[0].escalation) == ("complaint", ())
