@@ -12,8 +12,8 @@ voice. Signals come in two kinds:
   a lure or ad word (领取, 红包, 点击 …), two lure words, two promotional words, a phone
   number offered for contact, promotional text (or a link) repeated across the batch and
   the author's recent messages. These are ignored when the text speaks as a customer: asks
-  whether something is real or official (是你们…吗, 是不是骗子), reports being targeted
-  (收到短信, 有人冒充), or says "I" (我的, 给我) -- spam rarely does, except to be
+  whether something is real or official (是你们…吗, 是不是骗子), addresses the company
+  (你们), reports being targeted (收到短信, 有人冒充), or says "I" (我的, 给我) -- spam rarely does, except to be
   followed or added (加我, 看我主页), which the strong signals catch. During an outage many
   customers send the same words (宽带续约有什么优惠吗？), so repetition alone is word-based.
 
@@ -76,7 +76,7 @@ LURE_WORDS = (
 )  # fmt: skip
 CONTACT_WORDS = ("联系", "同号", "私聊", "私信", "咨询", "详聊", "热线", "加我")
 CUSTOMER_VOICE_RE = re.compile(
-    r"是你们|你们的|是不是|是真的|真的吗|官方的?吗|是官方|授权|冒充|诈骗|骗子|骗人|上当|被骗|差点"
+    r"你们|是不是|是真的|真的吗|官方的?吗|是官方|授权|冒充|诈骗|骗子|骗人|上当|被骗|差点"
     r"|收到(?:一条|了)?(?:短信|电话)|有人|吗|为什么|怎么|凭什么"
     r"|(?<![加看找私来戳联系关注访])我(?!们|的?主页|砍)"
 )
