@@ -77,7 +77,7 @@ class Vectorizer:
         return self.transform_grams([char_ngrams(prepare(text), self.max_n) for text in texts])
 
     def transform_grams(self, grams: Sequence[list[str]]) -> SparseRows:
-        """:meth:`transform` of texts already cut into n-grams (cut once, looked up by two models)."""
+        """:meth:`transform` of texts already cut into n-grams."""
         get = self.vocabulary.get
         width = len(self.idf)
         keys: list[int] = []
@@ -85,15 +85,19 @@ class Vectorizer:
             base = row * width
             ids = [get(g, -1) for g in text_grams]
             keys.extend(base + i for i in ids if i >= 0)
-        if not keys:
+        return self.rows_from_keys(np.asarray(keys, dtype=np.int64), len(grams))
+
+    def rows_from_keys(self, keys: IntArray, n_rows: int) -> SparseRows:
+        """TF-IDF rows from one ``row * width + column`` key per n-gram occurrence."""
+        if not len(keys):
             empty = np.zeros(0, dtype=np.int64)
-            return SparseRows(len(grams), empty, empty, np.zeros(0, dtype=np.float64))
-        unique, counts = np.unique(np.asarray(keys, dtype=np.int64), return_counts=True)
-        rows, cols = np.divmod(unique, width)
+            return SparseRows(n_rows, empty, empty, np.zeros(0, dtype=np.float64))
+        unique, counts = np.unique(keys, return_counts=True)
+        rows, cols = np.divmod(unique, len(self.idf))
         values = (1.0 + np.log(counts)) * self.idf[cols]
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(grams)))
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n_rows))
         values /= norms[rows]
-        return SparseRows(len(grams), rows, cols, values)
+        return SparseRows(n_rows, rows, cols, values)
 
 
 @dataclass(frozen=True)

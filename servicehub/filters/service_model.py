@@ -19,8 +19,9 @@ numpy, not scikit-learn.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,6 +50,7 @@ _CHINESE_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 markup, code)
 is labelled neutral / inquiry instead of a guess from Latin n-grams, so a person reads it
 at normal priority; its probabilities are still the model's."""
+_joint_lock = threading.Lock()
 FURIOUS_AT = 1
 """A negative message whose :func:`~servicehub.filters.lexicon.intensity` reaches this is furious:
 one rage word, angry emoticon, ``!!``/``?!`` run or three ``!`` in a message already read as
@@ -124,6 +126,48 @@ class Inputs:
 
 
 @dataclass(frozen=True)
+class JointVocabulary:
+    """The binary and the service vocabularies in one dict, so each n-gram is looked up once.
+
+    A gram's code is ``(binary id + 1) * stride + (service id + 1)``; 0 stands for "absent"
+    on either side. Looking grams up is most of the cost of scoring, and the two models
+    cut the same n-grams of the same prepared text.
+    """
+
+    binary: Vectorizer
+    service: Vectorizer
+    codes: dict[str, int]
+    stride: int
+
+    @classmethod
+    def of(cls, binary: Vectorizer, service: Vectorizer) -> JointVocabulary:
+        stride = len(service.idf) + 1
+        codes = {g: (i + 1) * stride for g, i in binary.vocabulary.items()}
+        for g, j in service.vocabulary.items():
+            codes[g] = codes.get(g, 0) + j + 1
+        return cls(binary, service, codes, stride)
+
+    def transform(self, grams: Sequence[list[str]]) -> tuple[SparseRows, SparseRows]:
+        """(binary rows, service rows) of texts cut into n-grams, as each vectorizer would give."""
+        get = self.codes.get
+        found: list[int] = []
+        lengths: list[int] = []
+        for text_grams in grams:
+            hits = [c for c in map(get, text_grams) if c is not None]
+            found.extend(hits)
+            lengths.append(len(hits))
+        codes = np.asarray(found, dtype=np.int64)
+        rows = np.repeat(np.arange(len(grams), dtype=np.int64), lengths)
+        b, s = np.divmod(codes, self.stride)
+        b, s = b - 1, s - 1
+        in_b, in_s = b >= 0, s >= 0
+        return (
+            self.binary.rows_from_keys(rows[in_b] * len(self.binary.idf) + b[in_b], len(grams)),
+            self.service.rows_from_keys(rows[in_s] * len(self.service.idf) + s[in_s], len(grams)),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceModel:
     """Vocabulary, dense-cue standardization and the two heads."""
 
@@ -134,18 +178,33 @@ class ServiceModel:
     sentiment: Head
     intent: Head
     info: dict[str, str]
+    _joint: dict[int, JointVocabulary] = field(default_factory=dict, compare=False, repr=False)
+    """The joint vocabulary per binary model (by id), built on first use."""
+
+    def joint(self, binary: SentimentModel) -> JointVocabulary | None:
+        """The joint vocabulary with ``binary``'s, or None when their n-gram lengths differ."""
+        if binary.vectorizer.max_n != self.vectorizer.max_n:
+            return None
+        joint = self._joint.get(id(binary))
+        if joint is None or joint.binary is not binary.vectorizer:
+            with _joint_lock:
+                joint = self._joint.get(id(binary))
+                if joint is None or joint.binary is not binary.vectorizer:
+                    joint = self._joint[id(binary)] = JointVocabulary.of(binary.vectorizer, self.vectorizer)
+        return joint
 
     def inputs(self, texts: Sequence[str], binary: SentimentModel, *, read_emoticons: bool = True) -> Inputs:
         """N-gram rows, standardized dense cues, raw lexicon counts and binary logits of a batch."""
         prepared = [prepare(t) for t in texts]
         grams = [char_ngrams(p, binary.vectorizer.max_n) for p in prepared]
-        own = (
-            grams
-            if self.vectorizer.max_n == binary.vectorizer.max_n
-            else [char_ngrams(p, self.vectorizer.max_n) for p in prepared]
-        )
+        joint = self.joint(binary)
+        if joint is not None:
+            binary_rows, own = joint.transform(grams)
+        else:
+            binary_rows = binary.vectorizer.transform_grams(grams)
+            own = self.vectorizer.transform_grams([char_ngrams(p, self.vectorizer.max_n) for p in prepared])
         found = [lexicon.counts(t) for t in texts]
-        binary_text = binary.logits_of(binary.vectorizer.transform_grams(grams))
+        binary_text = binary.logits_of(binary_rows)
         emoticons = (
             binary.emoticon_logits(texts)
             if read_emoticons and binary.emoticon_weights
@@ -157,7 +216,7 @@ class ServiceModel:
         raw[:, -2] = binary_text
         raw[:, -1] = emoticons
         return Inputs(
-            grams=self.vectorizer.transform_grams(own),
+            grams=own,
             dense=(raw - self.dense_mean) * self.dense_scale,
             counts=found,
             binary_logits=binary_text + emoticons,

@@ -11,11 +11,12 @@ voice. Signals come in two kinds:
 - *word-based*: fan-farming and grey-trade words (代刷, 刷单, 代开发票, 套现 …), a link next to
   a lure or ad word (领取, 红包, 点击 …), two lure words, two promotional words, a phone
   number offered for contact, promotional text (or a link) repeated across the batch and
-  the author's recent messages. These are ignored when the text speaks as a customer: asks
-  whether something is real or official (是你们…吗, 是不是骗子), addresses the company
-  (你们), reports being targeted (收到短信, 有人冒充), or says "I" (我的, 给我) -- spam rarely does, except to be
-  followed or added (加我, 看我主页), which the strong signals catch. During an outage many
-  customers send the same words (宽带续约有什么优惠吗？), so repetition alone is word-based.
+  the author's recent messages. These are ignored when the text speaks as a customer:
+  asks whether something is real or official (是你们…吗, 是不是骗子), addresses the
+  company (你们), reports being targeted (收到短信, 有人冒充), or says "I" (我的, 给我) --
+  spam rarely does, except to be followed or added (加我, 看我主页), which the strong
+  signals catch. During an outage many customers send the same words (宽带续约有什么优惠吗？),
+  so repetition alone is word-based.
 
 Each signal becomes a ``spam:<kind>`` tag; the reason code is ``spam``; dropped messages
 are stored with it, so a person can review and restore them.
