@@ -58,6 +58,8 @@ class _Draft:
     sentiment_label: str | None = None
     duplicate_of: str | None = None
     listening_task_ids: tuple[int, ...] = ()
+    intent: str | None = None
+    escalation: tuple[str, ...] = ()
 
     def absorb(self, outcome: Outcome) -> None:
         self.tags.extend(t for t in outcome.tags if t not in self.tags)
@@ -67,6 +69,10 @@ class _Draft:
             self.sentiment, self.sentiment_label = outcome.sentiment, outcome.sentiment_label
         if outcome.duplicate_of is not None:
             self.duplicate_of = outcome.duplicate_of
+        if outcome.intent is not None:
+            self.intent = outcome.intent
+        if outcome.escalation:
+            self.escalation = outcome.escalation
         if outcome.listening_task_ids:
             self.listening_task_ids = tuple(sorted({*self.listening_task_ids, *outcome.listening_task_ids}))
 
@@ -79,6 +85,8 @@ class _Draft:
             sentiment_label=self.sentiment_label,
             duplicate_of=self.duplicate_of,
             listening_task_ids=self.listening_task_ids,
+            intent=self.intent,
+            escalation=self.escalation,
         )
 
 

@@ -9,6 +9,12 @@ compound of two dictionary words of two or more characters split exactly there:
 lexicalized compounds of two words still match (``移动`` hears ``移动硬盘``): telling those
 apart needs meaning, not boundaries.
 
+Product and service names registered with the tokenizer (:mod:`servicehub.filters.segmenter`:
+the shipped list and whatever administrators add) are single tokens, so a keyword like
+``宽带提速`` or ``携号转网`` always lines up whole. A keyword may also be a fair piece of such
+a name -- a word of two or more characters or a Latin/digit run -- so ``流量`` hears
+``流量包`` and ``5G`` hears ``5G套餐``, but ``卡`` does not hear ``副卡``.
+
 Latin and digit keywords match whole tokens only (``5g`` hears ``5g套餐`` but not ``15g``).
 Whitespace inside a keyword matches any spacing, none included, so ``流量 扣费`` also hears
 ``流量扣费``. Matching is case- and width-insensitive and ignores @names (a task on ``联通``
@@ -32,6 +38,7 @@ from servicehub.filters.verdict import PASS, FilterInput, ListeningRule, Outcome
 
 TAG_PREFIX = "listen:"
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_RE = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +67,33 @@ class Tokens:
 
     def aligned(self, start: int, end: int) -> bool:
         """Whether ``text[start:end]`` honours the boundary rule in the module docstring."""
-        return self._cut_ok(start) and self._cut_ok(end)
+        if self._glued(start - 1, start) or self._glued(end - 1, end):
+            return False
+        return self._cut_ok(start, keyword_after=True) and self._cut_ok(end, keyword_after=False)
 
-    def _cut_ok(self, position: int) -> bool:
+    def _glued(self, before: int, after: int) -> bool:
+        """Whether a cut between two Latin/digit characters would split a run (5g in 15g)."""
+        text = self.text
+        return before >= 0 and after < len(text) and bool(_LATIN_RE.fullmatch(text, before, after + 1))
+
+    def _cut_ok(self, position: int, *, keyword_after: bool) -> bool:
         spans = self._load()
         if position == len(self.text) or position in self._ends:
             return True
         token_start, token_end = spans[bisect_right(self._starts, position) - 1]
         if token_start == position:
             return True
+        left, right = self.text[token_start:position], self.text[position:token_end]
+        if self.text[token_start:token_end] in segmenter.user_terms():
+            return _whole(right if keyword_after else left)
         if _CJK_RE.fullmatch(self.text, token_start, token_end) is None:
             return False
-        left, right = self.text[token_start:position], self.text[position:token_end]
         return min(len(left), len(right)) >= 2 and segmenter.is_word(left) and segmenter.is_word(right)
+
+
+def _whole(part: str) -> bool:
+    """A word of two or more characters, or a Latin/digit run: a fair piece of a product name."""
+    return _LATIN_RE.fullmatch(part) is not None or (len(part) >= 2 and segmenter.is_word(part))
 
 
 def compile_keyword(task_id: int, keyword: str) -> _Keyword | None:

@@ -74,22 +74,30 @@ class Vectorizer:
 
     def transform(self, texts: Sequence[str]) -> SparseRows:
         """Sublinear TF (1 + ln tf) times IDF, L2-normalized per row, unknown n-grams ignored."""
+        return self.transform_grams([char_ngrams(prepare(text), self.max_n) for text in texts])
+
+    def transform_grams(self, grams: Sequence[list[str]]) -> SparseRows:
+        """:meth:`transform` of texts already cut into n-grams."""
         get = self.vocabulary.get
         width = len(self.idf)
         keys: list[int] = []
-        for row, text in enumerate(texts):
+        for row, text_grams in enumerate(grams):
             base = row * width
-            ids = [get(g, -1) for g in char_ngrams(prepare(text), self.max_n)]
+            ids = [get(g, -1) for g in text_grams]
             keys.extend(base + i for i in ids if i >= 0)
-        if not keys:
+        return self.rows_from_keys(np.asarray(keys, dtype=np.int64), len(grams))
+
+    def rows_from_keys(self, keys: IntArray, n_rows: int) -> SparseRows:
+        """TF-IDF rows from one ``row * width + column`` key per n-gram occurrence."""
+        if not len(keys):
             empty = np.zeros(0, dtype=np.int64)
-            return SparseRows(len(texts), empty, empty, np.zeros(0, dtype=np.float64))
-        unique, counts = np.unique(np.asarray(keys, dtype=np.int64), return_counts=True)
-        rows, cols = np.divmod(unique, width)
+            return SparseRows(n_rows, empty, empty, np.zeros(0, dtype=np.float64))
+        unique, counts = np.unique(keys, return_counts=True)
+        rows, cols = np.divmod(unique, len(self.idf))
         values = (1.0 + np.log(counts)) * self.idf[cols]
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n_rows))
         values /= norms[rows]
-        return SparseRows(len(texts), rows, cols, values)
+        return SparseRows(n_rows, rows, cols, values)
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,10 @@ class SentimentModel:
     info: dict[str, str]
 
     def text_logits(self, texts: Sequence[str]) -> FloatArray:
-        x = self.vectorizer.transform(texts)
+        return self.logits_of(self.vectorizer.transform(texts))
+
+    def logits_of(self, x: SparseRows) -> FloatArray:
+        """Text logits of rows this model's vectorizer produced."""
         dots = np.bincount(x.rows, weights=x.values * self.weights[x.cols], minlength=x.n_rows)
         return np.asarray(dots + self.bias, dtype=np.float64)
 

@@ -28,11 +28,11 @@ _lock = threading.Lock()
 _cached: SentimentModel | None = None
 
 
-def _join(strings: list[str]) -> npt.NDArray[np.uint8]:
+def join_strings(strings: list[str]) -> npt.NDArray[np.uint8]:
     return np.frombuffer(_SEPARATOR.join(strings).encode("utf-8"), dtype=np.uint8)
 
 
-def _split(blob: npt.NDArray[np.uint8]) -> list[str]:
+def split_strings(blob: npt.NDArray[np.uint8]) -> list[str]:
     text = blob.tobytes().decode("utf-8")
     return text.split(_SEPARATOR) if text else []
 
@@ -45,11 +45,11 @@ def save_model(model: SentimentModel, path: Path) -> None:
     buffer = io.BytesIO()
     np.savez(
         buffer,
-        vocabulary=_join(vocab),
+        vocabulary=join_strings(vocab),
         idf=model.vectorizer.idf.astype(np.float32),
         weights=model.weights.astype(np.float32),
         bias=np.array([model.bias], dtype=np.float64),
-        emoticons=_join(emoticons),
+        emoticons=join_strings(emoticons),
         emoticon_weights=np.array([model.emoticon_weights[e] for e in emoticons], dtype=np.float32),
         meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
     )
@@ -69,12 +69,12 @@ def load_model_bytes(data: bytes) -> SentimentModel:
         raise ValueError(
             f"model was built for feature version {meta.get('feature_version')}, code is at {FEATURE_VERSION}"
         )
-    vocab = _split(arrays["vocabulary"])
+    vocab = split_strings(arrays["vocabulary"])
     idf = arrays["idf"].astype(np.float64)
     weights = arrays["weights"].astype(np.float64)
     if not len(vocab) == len(idf) == len(weights):
         raise ValueError("model file arrays disagree in length")
-    emoticons = _split(arrays["emoticons"])
+    emoticons = split_strings(arrays["emoticons"])
     vectorizer = Vectorizer(vocabulary={g: i for i, g in enumerate(vocab)}, idf=idf, max_n=int(meta["max_n"]))
     return SentimentModel(
         vectorizer=vectorizer,

@@ -54,6 +54,16 @@ class Verdict:
     ``keep=False`` never means deleted: the hub stores dropped messages with ``reason``
     so a person can review them. ``duplicate_of`` is set on *kept* messages that repeat
     an earlier one, so routing joins them to that message's request.
+
+    The sentiment filter fills the rest for kept messages (all None / empty on dropped
+    ones): ``sentiment_label`` is the service model's three-way reading (``negative``,
+    ``neutral``, ``positive``); ``sentiment`` is a polarity score in [0, 1] placed in that
+    label's band of the ``[filters]`` thresholds -- below ``negative_below`` exactly when
+    the label is negative, above ``positive_above`` exactly when positive -- so code that
+    compares the score with ``negative_below`` agrees with the label. It is no longer
+    P(positive) of the binary model. ``intent`` is ``inquiry`` (咨询), ``complaint`` (投诉),
+    ``praise`` (表扬), ``suggestion`` (建议) or ``other``; ``escalation`` holds the threat
+    words found, by canonical name (``("工信部",)``, ``("12315", "律师")``).
     """
 
     keep: bool
@@ -63,6 +73,8 @@ class Verdict:
     sentiment_label: str | None
     duplicate_of: str | None
     listening_task_ids: tuple[int, ...]
+    intent: str | None = None
+    escalation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +91,8 @@ class Outcome:
     sentiment_label: str | None = None
     duplicate_of: str | None = None
     listening_task_ids: tuple[int, ...] = ()
+    intent: str | None = None
+    escalation: tuple[str, ...] = ()
 
 
 PASS = Outcome()

@@ -120,8 +120,11 @@ def test_full_chain_on_a_realistic_batch() -> None:
     assert v[0].tags == ("duplicate", "listen:12")
     assert v[0].listening_task_ids == (12,)
     assert v[0].sentiment is not None and v[0].sentiment < 0.4 and v[0].sentiment_label == "negative"
+    assert (v[0].intent, v[0].escalation) == ("complaint", ())
     assert v[3].sentiment is not None and v[3].sentiment > 0.6 and v[3].sentiment_label == "positive"
+    assert (v[3].intent, v[3].tags) == ("praise", ())
     assert v[3].duplicate_of is None and v[3].listening_task_ids == ()
+    assert (v[1].intent, v[2].intent, v[2].escalation) == (None, None, ())
 
 
 def test_empty_batch_and_none_recent() -> None:

@@ -11,6 +11,7 @@ import pytest
 from servicehub.filters.sentiment import SentimentFilter, label_for
 from servicehub.filters.sentiment_features import SentimentModel, prepare
 from servicehub.filters.sentiment_store import default_model, load_model, load_model_bytes
+from servicehub.filters.service_store import default_service_model, load_service_model_bytes
 from servicehub.filters.settings import FilterSettings
 from tests.filters.support import msg
 
@@ -99,12 +100,15 @@ def test_labels_follow_the_thresholds() -> None:
     ]
 
 
-def test_filter_labels_with_settings_thresholds() -> None:
-    strict = SentimentFilter(FilterSettings.from_mapping({"negative_below": 0.0, "positive_above": 1.0}))
-    [outcome] = strict.run([msg(COMPLAINTS[0])], {})
-    assert outcome.sentiment is not None and outcome.sentiment < 0.4
-    assert outcome.sentiment_label == "neutral"
-    assert outcome.drop is None
+def test_filter_score_lies_in_the_band_of_its_label() -> None:
+    settings = FilterSettings.from_mapping({"negative_below": 0.2, "positive_above": 0.8})
+    texts = [COMPLAINTS[0], "请问宽带续费在哪里交", PRAISE[0]]
+    outcomes = SentimentFilter(settings).run([msg(t, pid=str(i)) for i, t in enumerate(texts)], {})
+    assert [o.sentiment_label for o in outcomes] == ["negative", "neutral", "positive"]
+    for outcome in outcomes:
+        assert outcome.sentiment is not None and outcome.drop is None
+        assert label_for(outcome.sentiment, 0.2, 0.8) == outcome.sentiment_label
+    assert outcomes[0].sentiment < 0.2 <= outcomes[1].sentiment <= 0.8 < outcomes[2].sentiment
 
 
 def test_runtime_path_imports_neither_sklearn_nor_snownlp() -> None:
@@ -119,3 +123,45 @@ def test_runtime_path_imports_neither_sklearn_nor_snownlp() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_service_model_loads_once_and_refuses_other_files() -> None:
+    model = default_service_model()
+    assert model is default_service_model()
+    assert model.sentiment.classes == ("negative", "neutral", "positive")
+    assert model.intent.classes == ("inquiry", "complaint", "praise", "suggestion", "other")
+    assert "train+dev" in model.info["trained_on"]
+    with pytest.raises(ValueError, match="not a service model file"):
+        load_service_model_bytes(b"definitely not gzip")
+
+
+def test_service_readings_of_a_batch_equal_single_readings() -> None:
+    texts = [*COMPLAINTS, *PRAISE, "请问宽带续费在哪里交", "", "[哈哈]", "@联通客服 在吗"]
+    batch = default_service_model().read(texts, default_model())
+    single = [default_service_model().read([t], default_model())[0] for t in texts]
+    assert [r.label for r in batch] == [r.label for r in single]
+    assert [r.intent for r in batch] == [r.intent for r in single]
+    assert np.allclose([r.probabilities for r in batch], [r.probabilities for r in single], atol=1e-12)
+    assert np.allclose([r.binary for r in batch], default_model().predict_proba(texts), atol=1e-12)
+
+
+def test_text_without_chinese_is_left_to_a_person() -> None:
+    readings = default_service_model().read(
+        ["<script>alert(1)</script>", "@中国联通客服 My phone has no signal!!!"], default_model()
+    )
+    assert [(r.label, r.intent, r.furious) for r in readings] == [("neutral", "inquiry", False)] * 2
+
+
+@pytest.mark.parametrize(
+    ("text", "furious"),
+    [
+        ("垃圾宽带，一天断八回[怒]", True),
+        ("还不给我退钱？？？", True),
+        ("宽带断了，麻烦尽快派人看看", False),
+        ("营业厅态度太差了", False),
+        ("太开心了！！！", False),
+    ],
+)
+def test_furious_means_negative_and_heated(text: str, furious: bool) -> None:
+    [reading] = default_service_model().read([text], default_model())
+    assert reading.furious is furious

@@ -34,6 +34,19 @@ def spam() -> SpamFilter:
         ("招兼职，日结200", "spam:promo"),
         ("限时优惠，点击领取 http://t.cn/A6abc12", "spam:ad_link"),
         ("@a @b @c @d @e @f 快来看", "spam:mentions"),
+        ("点击领取流量红包 http://t.cn/AbCd", "spam:ad_link"),
+        ("恭喜获得100G流量，立即领取 http://t.cn/R9kPz1", "spam:ad_link"),
+        ("免费吃霸王餐，关注公众号回复“吃货”领取", "spam:lure"),
+        ("代开各类发票，正规可查", "spam:farming"),
+        ("低价出售靓号，有意者私聊", "spam:promo"),
+        ("好评返现5元，加V领取：haoping_fan", "spam:wechat"),
+        ("代开发票，微信同号18611112222", "spam:wechat"),
+        ("二手手机回收，高价上门，Q 2233445566", "spam:qq"),
+        ("QQ群1098237465，先到先得", "spam:qq"),
+        ("办理各类证件，联系电话13599998888", "spam:contact"),
+        ("沙发沙发，求互关", "spam:bot"),
+        ("说得好！顺便看看我的主页哦[心]", "spam:bot"),
+        ("帮我砍一刀！点击链接 http://t.cn/A6pdd1 助力", "spam:farming"),
     ],
 )
 def test_strong_or_combined_signals_are_spam(spam: SpamFilter, text: str, tag: str) -> None:
@@ -55,6 +68,14 @@ def test_strong_or_combined_signals_are_spam(spam: SpamFilter, text: str, tag: s
         "@a @b @c 看看这个客服",
         "微信支付扣了两次话费",
         "我在淘宝买的充值卡没到账",
+        "收到短信说积分可以兑换现金，链接 http://t.cn/A6x8Kq2 ，这是你们发的吗？",
+        "点了你们推送的领取流量红包，领完流量也没到账",
+        "商家在餐盒里塞卡片让加微信返现好评，这不是变相刷单吗",
+        "会员红包领了却用不了，一直提示不满足条件",
+        "送外卖的态度极差，电话13241080757",
+        "我的联系电话13912345678，请回电",
+        "请继续关注我们的活动",
+        "这个活动真有意思",
     ],
 )
 def test_customers_talking_about_money_and_apps_are_not_spam(spam: SpamFilter, text: str) -> None:
@@ -98,4 +119,12 @@ def test_repeats_count_the_authors_recent_messages(spam: SpamFilter) -> None:
 
 def test_plain_complaints_repeated_are_not_spam(spam: SpamFilter) -> None:
     batch = [msg("宽带又断了", pid=str(i), author=f"u{i}") for i in range(5)]
+    assert all(o.drop is None for o in spam.run(batch, {}))
+
+
+@pytest.mark.parametrize(
+    "text", ["宽带续约有什么优惠吗？", "定向流量说好免费，结果按通用流量扣费了", "已参加，求中奖"]
+)
+def test_many_customers_asking_the_same_thing_are_not_spam(spam: SpamFilter, text: str) -> None:
+    batch = [msg(text, pid=str(i), author=f"u{i}") for i in range(6)]
     assert all(o.drop is None for o in spam.run(batch, {}))
