@@ -31,6 +31,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from servicehub.filters import segmenter
 from servicehub.filters.textnorm import listening_text, normalize
@@ -136,6 +137,17 @@ class KeywordMatcher:
                     found.add(keyword.task_id)
                     break
         return tuple(sorted(found))
+
+
+@lru_cache(maxsize=1024)
+def _single(keyword: str) -> KeywordMatcher:
+    return KeywordMatcher([ListeningRule(task_id=0, name="", keywords=(keyword,))])
+
+
+def hears(keyword: str, text: str) -> bool:
+    """Whether ``keyword`` occurs in ``text`` as the module docstring says (routing rules use
+    this so a rule's keyword and a listening task's keyword match the same texts)."""
+    return bool(keyword.strip()) and bool(_single(keyword).match(text, ""))
 
 
 class KeywordFilter:

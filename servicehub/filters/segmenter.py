@@ -96,6 +96,24 @@ def add_terms(terms: Iterable[str]) -> int:
         return sum(_register(tokenizer, term) for term in wanted)
 
 
+def remove_terms(terms: Iterable[str]) -> int:
+    """Forget terms registered with :func:`add_terms` (jieba gets back its own frequency for
+    them, so a removed product name splits as it would have); shipped terms stay."""
+    shipped = set(read_list(TERMS_RESOURCE))
+    tokenizer = _get()
+    removed = 0
+    with _lock:
+        for term in {normalize(t) for t in terms} - shipped:
+            if term in _terms:
+                before = _terms.pop(term)
+                if before:
+                    tokenizer.add_word(term, before)
+                else:
+                    tokenizer.del_word(term)
+                removed += 1
+    return removed
+
+
 def user_terms() -> MappingProxyType[str, int]:
     """The registered terms (shipped and added), each with jieba's frequency of it before."""
     _get()

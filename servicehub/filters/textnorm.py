@@ -64,10 +64,6 @@ def strip_emoticons(text: str) -> str:
     return EMOTICON_RE.sub("", text)
 
 
-def strip_emoji(text: str) -> str:
-    return _EMOJI_RE.sub("", text)
-
-
 def emoticons(text: str) -> list[str]:
     """The ``[xx]`` codes in ``text``, in order (used as features of their own)."""
     return EMOTICON_RE.findall(text)

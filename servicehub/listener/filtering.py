@@ -11,6 +11,7 @@ from servicehub.core.models import Account, ListeningTask
 from servicehub.core.runtime import Runtime
 from servicehub.filters.chain import FilterChain, FilterSettings
 from servicehub.filters.verdict import ListeningRule
+from servicehub.listener.lexicon import sync_terms
 
 
 def listening_rules(session: Session) -> tuple[ListeningRule, ...]:
@@ -43,6 +44,7 @@ _chains: dict[tuple[FilterSettings, tuple[ListeningRule, ...]], FilterChain] = {
 def chain_for(session: Session, runtime: Runtime) -> FilterChain:
     """A chain for the runtime's ``[filters]`` and the current listening tasks; rebuilt only when
     the tasks change (building one is cheap; the models it uses are loaded once per process)."""
+    sync_terms(session)  # administrators' terms segment whole here too, from this batch on
     key = (runtime.filters, listening_rules(session))
     with _lock:
         chain = _chains.get(key)

@@ -97,6 +97,8 @@ def routable(message_id: int, row: dict[str, Any]) -> Routable:
         received_at=row["received_at"],
         sentiment=row["sentiment"],
         tags=row["tags"],
+        intent=row["intent"],
+        escalation=tuple(row["escalation"]),
     )
 
 
@@ -150,6 +152,8 @@ def _row(account: Account, item: InboundItem, verdict: Verdict, author: Author, 
         "tags": list(verdict.tags),
         "sentiment": verdict.sentiment,
         "sentiment_label": verdict.sentiment_label,
+        "intent": verdict.intent,
+        "escalation": list(verdict.escalation),
         "duplicate_of": verdict.duplicate_of,
         "routed": not verdict.keep,
     }

@@ -322,6 +322,7 @@ def _explain(
         "previous": None if prev is None else {"id": prev, "status": decision.previous_status},
         "fallback_from": decision.fallback_from,
         "priority": request.priority,
+        "priority_reasons": list(request.priority_reasons or ()),
     }
 
 

@@ -40,8 +40,9 @@ from servicehub.core.models import (
 )
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
+from servicehub.filters.sentiment import FURIOUS_TAG
 from servicehub.routing.assign import assign_requests
-from servicehub.routing.priority import Pending, levels
+from servicehub.routing.priority import Pending, levels, pressing_intent, raise_priorities
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class Routable:
     received_at: datetime
     sentiment: float | None
     tags: Sequence[str] = ()
+    intent: str | None = None
+    escalation: Sequence[str] = ()
 
 
 def thread_key(message: Message | Routable) -> str:
@@ -147,6 +150,7 @@ def finish_routing(session: Session, runtime: Runtime, joined: Joined) -> list[i
     fresh = {r.id for r in joined.created}  # assign_requests has announced these already
     touched = sorted({r.id for r in joined.requests.values()})
     grown = [request_id for request_id in touched if request_id not in fresh]
+    raise_priorities(session, runtime, [r for r in joined.requests.values() if r.id not in fresh])
     if grown:  # new requests are announced by their assignment
         runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})
     return touched
@@ -193,6 +197,8 @@ def _claim(session: Session, message_ids: Sequence[int]) -> list[Routable]:
                 Message.received_at,
                 Message.sentiment,
                 Message.tags,
+                Message.intent,
+                Message.escalation,
             )
             .where(one_of(session, Message.id, part), Message.routed.is_(False), Message.keep.is_(True))
             .order_by(Message.id)
@@ -301,6 +307,9 @@ def _new_row(ref: ThreadRef, joined: list[Routable], created_at: datetime) -> di
     """A new request that has already absorbed its messages (one INSERT, no UPDATE after it)."""
     sentiments = [m.sentiment for m in joined if m.sentiment is not None]
     return {
+        "intent": pressing_intent(m.intent for m in joined),
+        "escalation": sorted({word for m in joined for word in m.escalation}),
+        "furious": any(FURIOUS_TAG in m.tags for m in joined),
         "account_id": ref[0],
         "customer_id": joined[0].customer_id,
         "thread_key": ref[1],
@@ -323,6 +332,10 @@ def _load(session: Session, ids: Sequence[int]) -> list[ServiceRequest]:
 
 
 def _absorb(request: ServiceRequest, message: Message | Routable) -> None:
+    request.intent = pressing_intent((request.intent, message.intent))
+    if set(message.escalation) - set(request.escalation or ()):
+        request.escalation = sorted({*(request.escalation or ()), *message.escalation})
+    request.furious = request.furious or FURIOUS_TAG in (message.tags or ())
     request.message_count += 1
     request.last_message_at = max(request.last_message_at, message.received_at)
     if message.sentiment is not None:
@@ -340,7 +353,16 @@ def _prioritize(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
     if not rows:
         return
     pending = [
-        Pending(row["customer_id"], row["created_at"], row["sentiment"], row["message_count"]) for row in rows
+        Pending(
+            row["customer_id"],
+            row["created_at"],
+            row["sentiment"],
+            row["message_count"],
+            intent=row["intent"],
+            escalation=tuple(row["escalation"]),
+            furious=row["furious"],
+        )
+        for row in rows
     ]
-    for row, (level, due, _) in zip(rows, levels(session, runtime, pending, utcnow()), strict=True):
-        row["priority"], row["due_at"] = int(level), due
+    for row, (level, due, reasons) in zip(rows, levels(session, runtime, pending, utcnow()), strict=True):
+        row["priority"], row["due_at"], row["priority_reasons"] = int(level), due, reasons

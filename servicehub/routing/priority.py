@@ -1,19 +1,24 @@
 """Request priority, due time (SLA by priority) and the overdue flag.
 
-Negative sentiment, a VIP tier, repeated contact and a long wait each raise a request one
-level from normal (capped at urgent). "Negative" is the sentiment filter's own label
-(``[filters] negative_below``), so the label an operator sees and the priority it raised
-never disagree; the queue is served by priority, then age. The due
-time is the creation time plus the SLA minutes of the priority (``[routing.sla_minutes]``);
-a later escalation may bring it forward, never push it back. A request is overdue while it
-is open, still unanswered and past its due time -- computed, never stored, so it cannot go
-stale.
+What a request is about sets its level, by the filters' own rule (``filters.urgency.assess``):
+a complaint is high, a question normal, praise low; negative sentiment raises it one level,
+an escalation threat (投诉到工信部, 12315, 曝光 ...) or a furious message makes it urgent,
+a VIP customer's grievance and repeated contact raise it further. Routing adds its own
+clock: a request unanswered for an hour goes up one level. The signals that set the level
+are stored with the request (``priority_reasons``) and shown to the operator.
+
+"Negative" is the sentiment filter's own label (``[filters] negative_below``), so the label an
+operator sees and the priority it raised never disagree; the queue is served by priority,
+then age. The due time is the creation time plus the SLA minutes of the priority
+(``[routing.sla_minutes]``); a later escalation may bring it forward, never push it back. A
+request is overdue while it is open, still unanswered and past its due time -- computed,
+never stored, so it cannot go stale.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,13 +30,26 @@ from servicehub.core.db import is_postgres, utcnow
 from servicehub.core.lookup import chunks, one_of
 from servicehub.core.models import OPEN_STATES, Customer, Priority, ServiceRequest
 from servicehub.core.runtime import Runtime
+from servicehub.filters.sentiment import NEGATIVE
+from servicehub.filters.service_model import COMPLAINT, INQUIRY
 from servicehub.filters.settings import FilterSettings
+from servicehub.filters.urgency import assess
 
 NEGATIVE_BELOW = FilterSettings().negative_below  # the filter's default
 LONG_WAIT = timedelta(minutes=60)
 REPEAT_WINDOW = timedelta(days=7)
-REPEAT_AT = 2  # other recent requests plus follow-up messages in this one
 DEFAULT_SLA_MINUTES = 480
+
+
+# Which intent of a request's messages decides: a complaint outweighs a question, a question
+# outweighs praise, a suggestion or anything else.
+PRESSING = {COMPLAINT: 3, INQUIRY: 2, "suggestion": 1, "praise": 1, "other": 0}
+
+
+def pressing_intent(intents: Iterable[str | None]) -> str | None:
+    """The intent that weighs most among ``intents`` (None when none is known)."""
+    known = [i for i in intents if i is not None]
+    return max(known, key=lambda i: PRESSING.get(i, 0)) if known else None
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,9 @@ class Signals:
     tier: int
     waited: timedelta
     repeat_contacts: int
+    intent: str | None = None
+    escalation: tuple[str, ...] = ()
+    furious: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,9 @@ class Pending:
     message_count: int
     answered: bool = False
     request_id: int | None = None
+    intent: str | None = None
+    escalation: tuple[str, ...] = ()
+    furious: bool = False
 
 
 def pending_of(request: ServiceRequest) -> Pending:
@@ -63,21 +87,28 @@ def pending_of(request: ServiceRequest) -> Pending:
         request.message_count,
         request.first_response_at is not None,
         request.id,
+        request.intent,
+        tuple(request.escalation or ()),
+        request.furious,
     )
 
 
 def score(signals: Signals, negative_below: float = NEGATIVE_BELOW) -> tuple[Priority, list[str]]:
-    """The priority for these signals and the names of the signals that raised it."""
-    raised: list[str] = []
-    if signals.sentiment is not None and signals.sentiment < negative_below:
-        raised.append("negative")
-    if signals.tier > 0:
-        raised.append("vip")
-    if signals.repeat_contacts >= REPEAT_AT:
-        raised.append("repeat")
-    if signals.waited >= LONG_WAIT:
-        raised.append("long_wait")
-    return Priority(min(Priority.URGENT, Priority.NORMAL + len(raised))), raised
+    """The priority for these signals and the names of the signals that set it."""
+    label = NEGATIVE if signals.sentiment is not None and signals.sentiment < negative_below else None
+    urgency = assess(
+        signals.intent,
+        label,
+        signals.escalation,
+        tier=signals.tier,
+        repeat_contacts=signals.repeat_contacts,
+        furious=signals.furious,
+    )
+    level, reasons = urgency.level, list(urgency.reasons)
+    if signals.waited >= LONG_WAIT and level < Priority.URGENT:
+        level += 1
+        reasons.append("long_wait")
+    return Priority(level), reasons
 
 
 def sla(runtime: Runtime, priority: Priority) -> timedelta:
@@ -116,6 +147,9 @@ def signals(session: Session, pending: Sequence[Pending], now: datetime) -> list
             + batch[p.customer_id]
             - 1
             + max(0, p.message_count - 1),
+            intent=p.intent,
+            escalation=p.escalation,
+            furious=p.furious,
         )
         for p in pending
     ]
@@ -139,11 +173,35 @@ def prioritize(
     """Set the priority and due time of ``request``; returns what raised it. Escalates only."""
     now = now or utcnow()
     [(level, due, raised)] = levels(session, runtime, [pending_of(request)], now)
+    _settle(session, request, level, due, raised)
+    return raised
+
+
+def raise_priorities(
+    session: Session, runtime: Runtime, requests: Sequence[ServiceRequest], now: datetime | None = None
+) -> None:
+    """Re-read the signals of requests that heard more (a follow-up threat, a furious word) and
+    raise their priority where it is now higher; two queries for the whole batch."""
+    if not requests:
+        return
+    decided = levels(session, runtime, [pending_of(r) for r in requests], now or utcnow())
+    for request, (level, due, raised) in zip(requests, decided, strict=True):
+        _settle(session, request, level, due, raised)
+
+
+def _settle(
+    session: Session, request: ServiceRequest, level: Priority, due: datetime, raised: list[str]
+) -> None:
+    """Set a first priority, or raise one (never lower it; the due time only comes forward)."""
     if request.due_at is None:
-        request.priority, request.due_at = int(level), due
+        request.priority, request.due_at, request.priority_reasons = int(level), due, raised
     elif level > request.priority:
         before = request.priority
-        request.priority, request.due_at = int(level), min(request.due_at, due)
+        request.priority, request.due_at, request.priority_reasons = (
+            int(level),
+            min(request.due_at, due),
+            raised,
+        )
         audit.record(
             session,
             "request.priority_raised",
@@ -153,7 +211,6 @@ def prioritize(
             after=int(level),
             signals=raised,
         )
-    return raised
 
 
 def escalate_waiting(runtime: Runtime, now: datetime | None = None, limit: int = 500) -> int:

@@ -67,6 +67,7 @@ class ShownMessage:
     drop_reason: str | None
     sentiment_label: str | None
     kind: str
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
                 m.drop_reason,
                 m.sentiment_label,
                 m.kind,
+                m.intent,
             )
             for m in messages
         ],

@@ -35,6 +35,7 @@ from servicehub.core.models import (
     user_teams,
 )
 from servicehub.core.runtime import Runtime
+from servicehub.filters.keywords import hears
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def matching_tasks(tasks: Iterable[ListeningTask], account_id: int, text: str, t
     for task in tasks:
         on_account = not task.account_ids or account_id in task.account_ids
         tagged = f"listen:{task.id}" in tags
-        if tagged or (on_account and any(k and k in text for k in task.keywords)):
+        if tagged or (on_account and any(hears(k, text) for k in task.keywords)):
             out.append(task.id)
     return out
 
@@ -145,7 +146,7 @@ def _rule_matches(rule: RoutingRule, account_id: int, text: str, tags: set[str],
     conditions = [
         rule.listening_task_id is None or rule.listening_task_id in tasks,
         not rule.tag or rule.tag in tags,
-        not rule.keyword or rule.keyword in text,
+        not rule.keyword or hears(rule.keyword, text),
     ]
     named = rule.listening_task_id is not None or bool(rule.tag) or bool(rule.keyword)
     return named and all(conditions)

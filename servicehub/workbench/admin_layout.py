@@ -25,6 +25,7 @@ SECTIONS = (
     ("admin.roles", "/admin/roles", "user.manage"),
     ("admin.routing", "/admin/routing", "rule.manage"),
     ("admin.listening", "/admin/listening", "rule.manage"),
+    ("admin.terms", "/admin/terms", "rule.manage"),
 )
 
 

@@ -14,9 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from servicehub.core.models import Account, ListeningTask, RoutingPolicy, RoutingRule, Strategy, Team, User
+from servicehub.core.models import (
+    Account,
+    ListeningTask,
+    RoutingPolicy,
+    RoutingRule,
+    Scope,
+    Strategy,
+    Team,
+    User,
+)
 from servicehub.core.permissions import Principal, restrict
-from servicehub.listener import listening
+from servicehub.listener import lexicon, listening
 from servicehub.routing import config
 from servicehub.workbench.admin_layout import show
 from servicehub.workbench.forms import Form, submit
@@ -150,6 +159,33 @@ async def task_update(request: Request) -> Response:
     return await submit(request, act, back="/admin/listening", done="saved")
 
 
+@guard(FN)
+async def terms_page(request: Request) -> Response:
+    def load(session: Session, who: Principal) -> dict[str, Any]:
+        return {"terms": lexicon.list_terms(session), "can_edit": who.scope(FN) is Scope.ALL}
+
+    return await show(request, "admin/terms.html", load)
+
+
+@guard(FN)
+async def terms_add(request: Request) -> Response:
+    def act(session: Session, who: Principal, form: Form) -> None:
+        text = form.text("terms", max_length=4000).replace("，", "\n").replace(",", "\n")
+        lexicon.do_add_terms(session, who, text.splitlines())
+
+    return await submit(request, act, back="/admin/terms")
+
+
+@guard(FN)
+async def term_remove(request: Request) -> Response:
+    term_id = int(request.path_params["term_id"])
+
+    def act(session: Session, who: Principal, form: Form) -> None:
+        lexicon.do_remove_term(session, who, term_id)
+
+    return await submit(request, act, back="/admin/terms")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/admin/routing", routing_page),
     Route("/admin/routing/policies", policy_set, methods=["POST"]),
@@ -158,4 +194,7 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/listening", listening_page),
     Route("/admin/listening", task_create, methods=["POST"]),
     Route("/admin/listening/{task_id:int}", task_update, methods=["POST"]),
+    Route("/admin/terms", terms_page),
+    Route("/admin/terms", terms_add, methods=["POST"]),
+    Route("/admin/terms/{term_id:int}/remove", term_remove, methods=["POST"]),
 ]

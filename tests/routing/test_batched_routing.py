@@ -95,7 +95,11 @@ def test_one_batch_opens_and_joins_requests_thread_by_thread(runtime: Runtime, w
 
 
 def test_priority_counts_a_vip_and_repeats_within_the_batch(runtime: Runtime, world: World) -> None:
-    _store(runtime, world, [mention("4900000000000100", "你好", author_uid="21")])
+    _store(
+        runtime,
+        world,
+        [mention("4900000000000100", "你们的宽带太差了，三天两头断网，我要投诉", author_uid="21")],
+    )
     with runtime.sessions.begin() as s:
         ident = s.scalars(select(CustomerIdentity).where(CustomerIdentity.platform_uid == "21")).one()
         customer = s.get(Customer, ident.customer_id)
@@ -114,7 +118,8 @@ def test_priority_counts_a_vip_and_repeats_within_the_batch(runtime: Runtime, wo
     route_messages(runtime, ids)
     with runtime.sessions() as s:
         by_thread = {r.thread_key: r for r in s.scalars(select(ServiceRequest))}
-        assert by_thread["4900000000000100:21"].priority >= 2  # VIP
+        vip = by_thread["4900000000000100:21"]
+        assert vip.priority == 3 and "vip" in vip.priority_reasons  # a VIP's complaint is urgent
         for r in by_thread.values():  # what routing.priority decides for each one on its own
             level, _ = score(signals(s, [pending_of(r)], r.created_at)[0])
             assert r.priority == level and r.due_at == r.created_at + sla(runtime, level)

@@ -7,7 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from servicehub.adapters.base import ItemKind
-from servicehub.core.models import Account, Assignment, Message, Presence, RequestState, ServiceRequest, User
+from servicehub.core.models import (
+    Account,
+    Assignment,
+    AuditEvent,
+    Message,
+    Presence,
+    RequestState,
+    ServiceRequest,
+    User,
+)
 from servicehub.core.runtime import Runtime
 from servicehub.listener.filtering import chain_for
 from servicehub.listener.intake import intake
@@ -99,15 +108,44 @@ def test_offline_operator_gets_nothing_and_nobody_on_duty_leaves_request_new(run
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("服务太差了，投诉！再也不用了，垃圾", 2), ("谢谢客服，解决得很快，点赞", 1)]
+    ("text", "expected", "reasons"),
+    [
+        ("服务太差了，投诉！再也不用了，垃圾", 3, ["complaint", "furious"]),
+        ("再不解决我就投诉到工信部", 3, ["complaint", "escalation:工信部"]),
+        ("宽带又断了，什么时候能修好", 2, ["complaint"]),
+        ("积分怎么兑换话费？", 1, []),
+        ("谢谢客服，解决得很快，点赞", 0, ["praise"]),
+    ],
 )
-def test_negative_sentiment_raises_priority(runtime: Runtime, text: str, expected: int) -> None:
+def test_priority_comes_from_what_the_customer_says(
+    runtime: Runtime, text: str, expected: int, reasons: list[str]
+) -> None:
+    """Intent sets the level, negative sentiment raises it, threats and fury make it urgent;
+    the request keeps the signals that set it, for the operator to read."""
     world = build_world(runtime)
     _take(runtime, world, [mention("4900000000000301", text)])
     with runtime.sessions() as s:
         req = s.scalars(select(ServiceRequest)).one()
-        assert req.priority == expected
+        assert (req.priority, req.priority_reasons) == (expected, reasons)
         assert req.due_at is not None and req.due_at > req.created_at
+
+
+def test_a_threat_in_a_follow_up_raises_an_open_request(runtime: Runtime) -> None:
+    world = build_world(runtime)
+    _take(runtime, world, [mention("4900000000000311", "积分怎么兑换话费？")])
+    follow_up = dataclasses.replace(
+        mention("4900000000000311", "积分怎么兑换话费？"),
+        platform_id="4900000000000312",
+        kind=ItemKind.COMMENT,
+        text="三天了还没人回，再不解决我就投诉到工信部",
+    )
+    _take(runtime, world, [follow_up])
+    with runtime.sessions() as s:
+        req = s.scalars(select(ServiceRequest)).one()
+        assert req.message_count == 2 and req.priority == 3
+        assert req.escalation == ["工信部"] and "escalation:工信部" in req.priority_reasons
+        raised = s.scalars(select(AuditEvent).where(AuditEvent.action == "request.priority_raised")).one()
+        assert (raised.detail["before"], raised.detail["after"]) == (1, 3)
 
 
 def test_the_sweep_routes_messages_a_failed_task_left_behind(runtime: Runtime) -> None:

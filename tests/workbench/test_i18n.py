@@ -80,6 +80,14 @@ def test_every_literal_key_exists_in_both_languages() -> None:
         ("org", [str(k) for k in OrgKind]),
         ("scope", [str(s) for s in Scope]),
         ("drop", [n for n in FILTER_NAMES if n not in ("keywords", "sentiment")] + ["event"]),
+        ("intent", ["inquiry", "complaint", "praise", "suggestion", "other"]),
+        (
+            "priority_reason",
+            [
+                *("complaint", "praise", "suggestion", "other", "negative", "escalation"),
+                *("furious", "vip", "repeat", "long_wait"),
+            ],
+        ),
         (
             "poll_error",
             ["token_expired", "rate_limited", "unavailable", "rejected", "malformed", "internal", "budget"],

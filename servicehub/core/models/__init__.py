@@ -3,6 +3,7 @@
 from servicehub.core.models.accounts import Account, AccountKind, AccountOperator, Health, PollCursor
 from servicehub.core.models.audit import AuditEvent
 from servicehub.core.models.customers import Customer, CustomerIdentity
+from servicehub.core.models.lexicon import KeywordTerm
 from servicehub.core.models.messages import ListeningTask, Message
 from servicehub.core.models.org import (
     Grant,
@@ -39,6 +40,7 @@ __all__ = [
     "ErrorKind",
     "Grant",
     "Health",
+    "KeywordTerm",
     "ListeningTask",
     "Message",
     "OrgKind",

@@ -40,6 +40,10 @@ class Message(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     sentiment: Mapped[float | None]
     sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    # What the customer wants (inquiry, complaint, praise, suggestion, other) and the threats
+    # of escalation they made (工信部, 12315, ...), as the filters read them.
+    intent: Mapped[str | None] = mapped_column(String(16))
+    escalation: Mapped[list[str]] = mapped_column(JSON, default=list)
     duplicate_of: Mapped[str | None] = mapped_column(String(64))
     routed: Mapped[bool] = mapped_column(default=False)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), index=True)

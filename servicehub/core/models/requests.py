@@ -54,6 +54,12 @@ class ServiceRequest(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     sentiment: Mapped[float | None]
+    # The most pressing intent of its messages, every escalation threat they made, whether
+    # one was furious -- what priority reads -- and the signals that set the priority.
+    intent: Mapped[str | None] = mapped_column(String(16))
+    escalation: Mapped[list[str]] = mapped_column(JSON, default=list)
+    furious: Mapped[bool] = mapped_column(default=False)
+    priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     message_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
