@@ -28,7 +28,7 @@ from servicehub.adapters.simulator import corpus
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Organization, OrgKind, User
-from servicehub.core.roles import ensure_default_roles
+from servicehub.core.roles import DEFAULT_ROLES, ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
@@ -273,7 +273,8 @@ def print_banner(
     lines.append(f"  数据库 Database:   {runtime.engine.url.render_as_string(hide_password=True)}")
     lines.append("  登录 Logins (username / password):")
     for demo in USERS:
-        lines.append(f"    {demo.username:<9} {logins[demo.username]:<14} {demo.display_name}（{demo.role}）")
+        role = DEFAULT_ROLES[demo.role][0]
+        lines.append(f"    {demo.username:<9} {logins[demo.username]:<14} {demo.display_name}（{role}）")
     lines.append("  Ctrl+C 退出 / to stop")
     out.write("\n".join(lines) + "\n")
     out.flush()
