@@ -20,9 +20,8 @@ from typing import Any, TextIO
 import httpx
 from sqlalchemy import select
 
-from servicehub.accounts.registration import register_account, store_token
+from servicehub.accounts.registration import register_account, register_with_credentials, store_token
 from servicehub.accounts.sources import set_sources
-from servicehub.adapters import registry
 from servicehub.adapters.base import Source
 from servicehub.adapters.simulator import corpus
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
@@ -183,27 +182,19 @@ def _seed_wechat(runtime: Runtime, simulator: DemoSimulator, org_id: int) -> Non
                     select(User.id).where(User.username.in_(("zhangwei", "liuyang"))).order_by(User.id)
                 )
             )
-            connection = registry.check_credentials(
-                "wechat",
-                {
+            account = register_with_credentials(
+                session,
+                runtime,
+                platform="wechat",
+                values={
                     "display_name": "中国联通微信客服",
                     "original_id": WECHAT["original_id"],
                     "appid": WECHAT["appid"],
                     "secret": WECHAT["secret"],
                     "push_token": WECHAT["token"],
                 },
-            )
-            account = register_account(
-                session,
-                runtime,
-                platform="wechat",
-                platform_uid=connection.uid,
-                display_name=connection.display_name,
-                access_token="",
-                expires_at=None,
                 org=org,
                 operator_ids=operator_ids,
-                app=connection.app,
             )
         callback = f"{runtime.settings.public_url}/push/wechat/{account.id}"
     simulator.call("POST", f"/_sim/wechat/accounts/{WECHAT['appid']}/callback", url=callback, verify=False)

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from servicehub.accounts.registration import register_account
-from servicehub.adapters import registry
+from servicehub.accounts.registration import register_account, register_with_credentials
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser, ReplyTarget
 from servicehub.core.models import Account, Organization, OrgKind, User
 from servicehub.core.permissions import Principal, principal_for
@@ -54,28 +53,16 @@ def add_wechat_account(
     operator_ids: tuple[int, ...] = (),
 ) -> Account:
     """A WeChat official account as its credential form would add it (no permission check)."""
-    connection = registry.check_credentials(
-        "wechat",
-        {
-            "display_name": display_name,
-            "original_id": original_id,
-            "appid": appid,
-            "secret": secret,
-            "push_token": push_token,
-            "aes_key": aes_key,
-        },
-    )
-    return register_account(
-        session,
-        runtime,
-        platform="wechat",
-        platform_uid=connection.uid,
-        display_name=connection.display_name,
-        access_token="",
-        expires_at=None,
-        org=org,
-        operator_ids=operator_ids,
-        app=connection.app,
+    values = {
+        "display_name": display_name,
+        "original_id": original_id,
+        "appid": appid,
+        "secret": secret,
+        "push_token": push_token,
+        "aes_key": aes_key,
+    }
+    return register_with_credentials(
+        session, runtime, platform="wechat", values=values, org=org, operator_ids=operator_ids
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.sources import ensure_cursors
+from servicehub.adapters import registry
 from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, AccountKind, AccountOperator, Health, Organization, PollCursor
@@ -111,43 +112,29 @@ def store_token(
     )
 
 
-def connect_authorized(
+def register_with_credentials(
     session: Session,
     runtime: Runtime,
     *,
     platform: str,
-    platform_uid: str,
-    display_name: str,
-    access_token: str,
-    expires_at: datetime | None,
+    values: Mapping[str, str],
     org: Organization,
-    kind: AccountKind,
-    actor_id: int,
-) -> tuple[Account, bool]:
-    """After an OAuth callback: re-authorize the known account, or add a new one.
-
-    Returns the account and whether it is new. Re-authorizing keeps cursors, so polling
-    resumes where it stopped and whatever arrived meanwhile is fetched.
-    """
-    existing = session.scalars(
-        select(Account).where(Account.platform == platform, Account.platform_uid == platform_uid)
-    ).first()
-    if existing is not None:
-        store_token(session, runtime, existing, access_token, expires_at, actor_id=actor_id)
-        audit.record(session, "account.token_stored", "account", existing.id, actor_id=actor_id)
-        return existing, False
-    account = register_account(
+    operator_ids: tuple[int, ...] = (),
+    actor_id: int | None = None,
+) -> Account:
+    """Add an account from its platform's credential form (validated by the adapter class:
+    ``InvalidCredentials`` names a bad field); the demo and tests seed accounts this way."""
+    connection = registry.check_credentials(platform, values)
+    return register_account(
         session,
         runtime,
         platform=platform,
-        platform_uid=platform_uid,
-        display_name=display_name,
-        access_token=access_token,
-        expires_at=expires_at,
+        platform_uid=connection.uid,
+        display_name=connection.display_name[:120],
+        access_token="",
+        expires_at=None,
         org=org,
-        kind=kind,
-        owner_id=actor_id if kind == AccountKind.STAFF_PERSONAL else None,
-        operator_ids=(actor_id,) if kind == AccountKind.STAFF_PERSONAL else (),
+        operator_ids=operator_ids,
         actor_id=actor_id,
+        app=connection.app,
     )
-    return account, True

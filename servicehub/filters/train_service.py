@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import itertools
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from servicehub.filters.sentiment_features import FloatArray, Vectorizer, char_ngrams, prepare
+from servicehub.filters.sentiment_features import FloatArray, Vectorizer
 from servicehub.filters.sentiment_store import default_model
 from servicehub.filters.service_data import DATA_DIR, ServiceRow, accuracy, class_scores, macro_f1, read_split
 from servicehub.filters.service_model import DENSE_NAMES, INTENTS, SENTIMENTS, Head, ServiceModel
+from servicehub.filters.train_sentiment import build_vectorizer
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,6 @@ class Setting:
     """Weight of the standardized dense cues against the L2-normalized n-gram block."""
     c: float
     balanced: bool
-
-
-def build_vectorizer(texts: Sequence[str], max_n: int, min_df: int) -> Vectorizer:
-    """Vocabulary of n-grams in at least ``min_df`` texts, smoothed IDF (as the binary trainer)."""
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update(set(char_ngrams(prepare(text), max_n)))
-    grams = sorted(g for g, c in df.items() if c >= min_df)
-    n = len(texts)
-    idf = np.array([np.log((1 + n) / (1 + df[g])) + 1.0 for g in grams], dtype=np.float64)
-    return Vectorizer(vocabulary={g: i for i, g in enumerate(grams)}, idf=idf, max_n=max_n)
 
 
 def standardizer(raw: FloatArray) -> tuple[FloatArray, FloatArray]:
