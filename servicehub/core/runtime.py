@@ -19,6 +19,7 @@ from servicehub.core.events import EventBus, InProcessBus, RedisBus
 from servicehub.core.security import TokenVault, secret_key
 from servicehub.core.settings import Settings, load_settings
 from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner, load_task_modules
+from servicehub.filters.settings import FilterSettings
 
 
 @dataclass
@@ -30,8 +31,14 @@ class Runtime:
     events: EventBus
     vault: TokenVault
     secret: str
+    # [filters], validated once at start-up (filters is pure, so core may hold its settings).
+    filters: FilterSettings = field(default_factory=FilterSettings)
     # Test seam: an httpx transport handed to every adapter (e.g. httpx.MockTransport).
     adapter_transport: Any = None
+    # Made on first use by the package that owns each (core imports none of them):
+    adapters: Any = None  # accounts.adapters.AdapterCache
+    budget: Any = None  # accounts.budget.Budget
+    tokens: Any = None  # accounts.tokens.RedisTokens (production only)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def publish_on_commit(self, session: Session, event: dict[str, Any]) -> None:
@@ -40,7 +47,7 @@ class Runtime:
 
     def close(self) -> None:
         self.tasks.shutdown()
-        for value in self.extra.values():  # e.g. the adapter cache
+        for value in (self.adapters, self.budget, self.tokens, *self.extra.values()):
             close = getattr(value, "close", None)
             if callable(close):
                 close()
@@ -76,6 +83,7 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         events=events,
         vault=TokenVault(secret),
         secret=secret,
+        filters=FilterSettings.from_mapping(settings.filters),
     )
 
 

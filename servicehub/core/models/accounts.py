@@ -39,6 +39,9 @@ class Account(Base):
     health: Mapped[Health] = mapped_column(String(16), default=Health.OK)
     health_detail: Mapped[str] = mapped_column(String(500), default="")
     rate_limited_until: Mapped[datetime | None]
+    # A failure inside the hub while taking in this account's items (shown on the accounts page).
+    intake_error: Mapped[str] = mapped_column(String(500), default="")
+    intake_failed_at: Mapped[datetime | None]
     listening: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -71,6 +74,7 @@ class PollCursor(Base):
     leased_until: Mapped[datetime | None]
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    error_kind: Mapped[str | None] = mapped_column(String(16))  # poll_error.<kind> on the accounts page
     interval_seconds: Mapped[float] = mapped_column(default=3.0)
 
     __table_args__ = (UniqueConstraint("account_id", "source"),)
