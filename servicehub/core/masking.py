@@ -1,4 +1,5 @@
-"""Personal data as a given user may see it: phone numbers, ID-card numbers and CRM numbers.
+"""Personal data as a given user may see it: phone numbers, e-mail addresses, ID-card numbers
+and CRM numbers.
 
 The database keeps every value whole; masking happens when something is read *for* a
 person, next to the permission that decides it, so no template, API answer or export can
@@ -50,6 +51,14 @@ def mask_tail(value: str | None) -> str | None:
     if not value:
         return value
     return "*" * max(0, len(value) - 2) + value[-2:]
+
+
+def mask_email(email: str | None) -> str | None:
+    """``zhang.san@example.com`` -> ``z***@example.com`` (shown with the phone's visibility)."""
+    if not email or "@" not in email:
+        return mask_tail(email)
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def mask_in_text(text: str) -> str:
@@ -110,6 +119,7 @@ class CustomerView:
     crm_number: str | None
     phone_masked: bool
     crm_masked: bool
+    email: str | None = None  # shown whole with the phone's visibility
 
 
 def customer_view(
@@ -127,4 +137,5 @@ def customer_view(
         crm_number=customer.crm_number if show_crm else mask_tail(customer.crm_number),
         phone_masked=bool(customer.phone) and not show_phone,
         crm_masked=bool(customer.crm_number) and not show_crm,
+        email=customer.email if show_phone else mask_email(customer.email),
     )

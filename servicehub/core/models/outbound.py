@@ -1,4 +1,5 @@
-"""Everything the hub sends: replies, posts and private messages, each sent at most once."""
+"""Everything the hub sends, each at most once: replies, posts and private messages on the
+platforms, and SMS, MMS and e-mail to a customer (``servicehub.contact``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ class OutboundKind(enum.StrEnum):
     REPLY = "reply"
     POST = "post"
     DIRECT_MESSAGE = "dm"
+    SMS = "sms"
+    MMS = "mms"
+    EMAIL = "email"
+
+
+# Sent through an account's platform adapter / through a contact channel (SMS gateway, SMTP).
+PLATFORM_KINDS = (OutboundKind.REPLY, OutboundKind.POST, OutboundKind.DIRECT_MESSAGE)
+CONTACT_KINDS = (OutboundKind.SMS, OutboundKind.MMS, OutboundKind.EMAIL)
 
 
 class DeliveryState(enum.StrEnum):
@@ -25,6 +34,7 @@ class DeliveryState(enum.StrEnum):
     FAILED = "failed"  # final: the platform refused it; the error says why
     RETRY = "retry"  # the platform was unavailable; will be tried again
     UNKNOWN = "unknown"  # the sender was interrupted mid-send: only a person may send it again
+    DELIVERED = "delivered"  # final: the carrier reported it reached the customer's phone
 
 
 class ErrorKind(enum.StrEnum):
@@ -39,6 +49,8 @@ class ErrorKind(enum.StrEnum):
     GAVE_UP = "gave_up"
     INTERNAL = "internal"
     INTERRUPTED = "interrupted"
+    UNCONFIRMED = "unconfirmed"  # no answer after the other side may have taken it (a timeout)
+    UNDELIVERED = "undelivered"  # the delivery report says it did not reach the customer
 
 
 class OutboundMessage(Base):
@@ -51,6 +63,10 @@ class OutboundMessage(Base):
     target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     text: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # The id the other side sees for the current send (an SMS gateway's OutId, an e-mail's
+    # Message-ID): the idempotency key, renewed only when a person sends again something the
+    # other side provably had, so a delivery report for the earlier send matches nothing.
+    send_key: Mapped[str | None] = mapped_column(String(96), index=True)
     state: Mapped[DeliveryState] = mapped_column(String(10), default=DeliveryState.QUEUED)
     platform_id: Mapped[str | None] = mapped_column(String(64))
     sent_text: Mapped[str | None] = mapped_column(Text)
@@ -61,3 +77,4 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]  # when the current sender took it (see sweep_interrupted)
+    delivered_at: Mapped[datetime | None]  # from the delivery report
