@@ -1,0 +1,83 @@
+"""Sending SMS, MMS and e-mail rows of the outbox (named in ``publishing.outbox.CHANNELS``).
+
+The connectors are built once per runtime from settings (``[crm]``, ``[sms]``, ``[email]``)
+and closed with it; a test may install its own :class:`ContactClients` with :func:`install`.
+
+SMS and MMS are sent at most once by asking the gateway first: before every send the
+gateway is asked whether it already has this row's send key (``QuerySendDetails`` by phone
+and day), so a send whose answer was lost -- a timeout after the gateway took it -- is
+settled as sent, not sent again. E-mail cannot be asked about: a lost answer leaves the row
+``unknown`` for a person (``Unconfirmed``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from servicehub.adapters.base import SentRef
+from servicehub.contact.crm import CrmConnector, build_crm
+from servicehub.contact.email import Email, EmailSender, SmtpSender, message_id
+from servicehub.contact.sms import BEIJING, HttpSmsGateway, SmsGateway, SmsRequest
+from servicehub.core.db import utcnow
+from servicehub.core.models import Account, OutboundMessage
+from servicehub.core.runtime import Runtime
+
+KEY = "contact.clients"
+_lock = threading.Lock()
+
+
+@dataclass
+class ContactClients:
+    crm: CrmConnector
+    sms: SmsGateway
+    email: EmailSender
+
+    def close(self) -> None:
+        self.crm.close()
+        self.sms.close()
+        self.email.close()
+
+
+def clients(runtime: Runtime) -> ContactClients:
+    with _lock:
+        made = runtime.extra.get(KEY)
+        if not isinstance(made, ContactClients):
+            settings = runtime.settings
+            made = runtime.extra[KEY] = ContactClients(
+                crm=build_crm(settings.crm, runtime.sessions),
+                sms=HttpSmsGateway(settings.sms),
+                email=SmtpSender(settings.email),
+            )
+        return made
+
+
+def install(runtime: Runtime, made: ContactClients) -> None:
+    """Use ``made`` instead of the connectors settings describe (tests)."""
+    with _lock:
+        old = runtime.extra.get(KEY)
+        runtime.extra[KEY] = made
+    if isinstance(old, ContactClients) and old is not made:
+        old.close()
+
+
+def send_sms(runtime: Runtime, account: Account, outbound: OutboundMessage) -> SentRef:
+    """An SMS or MMS row (the template decides which): asked about first, then sent."""
+    target = outbound.target
+    phone, out_id = str(target["phone"]), outbound.send_key or outbound.idempotency_key
+    gateway = clients(runtime).sms
+    days = sorted({moment.astimezone(BEIJING).date() for moment in (outbound.created_at, utcnow())})
+    found = gateway.find_sent(phone, out_id, days)
+    if found is None:
+        params = {str(k): str(v) for k, v in dict(target.get("params") or {}).items()}
+        found = gateway.send(SmsRequest(phone, str(target["template"]), params, out_id))
+    return SentRef(found.biz_id, outbound.text)
+
+
+def send_email(runtime: Runtime, account: Account, outbound: OutboundMessage) -> SentRef:
+    target = outbound.target
+    mid = message_id(outbound.send_key or outbound.idempotency_key)
+    clients(runtime).email.send(
+        Email(str(target["email"]), str(target.get("subject", "")), outbound.text, mid)
+    )
+    return SentRef(mid, outbound.text)
