@@ -14,8 +14,9 @@ not everyone who may read the comment).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,6 +95,16 @@ class PhoneSight:
     def text(self, account_id: int, text: str) -> str:
         """``text`` of a conversation on ``account_id`` as this principal may read it."""
         return text if self.sees(account_id) else mask_in_text(text)
+
+    def destination(self, account_id: int, target: Mapping[str, Any]) -> str:
+        """Where an SMS/MMS (``phone``) or e-mail (``email``) sent for a conversation on
+        ``account_id`` went, as this principal may read it; "" for anything else."""
+        whole = self.sees(account_id)
+        if target.get("phone"):
+            return str(target["phone"]) if whole else mask_phone(str(target["phone"])) or ""
+        if target.get("email"):
+            return str(target["email"]) if whole else mask_email(str(target["email"])) or ""
+        return ""
 
 
 def phone_sight(session: Session, principal: Principal) -> PhoneSight:
