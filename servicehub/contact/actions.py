@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicehub.contact.channels import clients
+from servicehub.contact.channels import crm
 from servicehub.contact.crm import CrmUnavailable
 from servicehub.contact.templates import sms_templates
 from servicehub.core import audit
@@ -110,7 +110,7 @@ def do_link_crm(
     if not number:
         raise ActionError("crm_number_required", "pick a CRM record")
     try:
-        record = clients(runtime).crm.get(number)
+        record = crm(runtime, session).get(number)
     except CrmUnavailable as exc:
         raise ActionError("crm_unavailable", str(exc)) from exc
     if record is None:

@@ -2,6 +2,7 @@
 
 The connectors are built once per runtime from settings (``[crm]``, ``[sms]``, ``[email]``)
 and closed with it; a test may install its own :class:`ContactClients` with :func:`install`.
+The built-in CRM is read through the caller's session instead (:func:`crm`).
 
 SMS and MMS are sent at most once by asking the gateway first: before every send the
 gateway is asked whether it already has this row's send key (``QuerySendDetails`` by phone
@@ -15,8 +16,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from servicehub.adapters.base import SentRef
-from servicehub.contact.crm import CrmConnector, build_crm
+from servicehub.contact.crm import BuiltinCrm, CrmConnector, HttpCrm
 from servicehub.contact.email import Email, EmailSender, SmtpSender, message_id
 from servicehub.contact.sms import BEIJING, HttpSmsGateway, SmsGateway, SmsRequest
 from servicehub.core.db import utcnow
@@ -29,12 +32,13 @@ _lock = threading.Lock()
 
 @dataclass
 class ContactClients:
-    crm: CrmConnector
+    crm: CrmConnector | None  # None: [crm] backend = "builtin"
     sms: SmsGateway
     email: EmailSender
 
     def close(self) -> None:
-        self.crm.close()
+        if self.crm is not None:
+            self.crm.close()
         self.sms.close()
         self.email.close()
 
@@ -45,11 +49,17 @@ def clients(runtime: Runtime) -> ContactClients:
         if not isinstance(made, ContactClients):
             settings = runtime.settings
             made = runtime.extra[KEY] = ContactClients(
-                crm=build_crm(settings.crm, runtime.sessions),
+                crm=HttpCrm(settings.crm) if settings.crm.backend == "http" else None,
                 sms=HttpSmsGateway(settings.sms),
                 email=SmtpSender(settings.email),
             )
         return made
+
+
+def crm(runtime: Runtime, session: Session) -> CrmConnector:
+    """The CRM of ``[crm] backend``: the HTTP one, or the built-in table read through ``session``."""
+    connector = clients(runtime).crm
+    return connector if connector is not None else BuiltinCrm(session)
 
 
 def install(runtime: Runtime, made: ContactClients) -> None:

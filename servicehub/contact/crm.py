@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from servicehub.core.models import CrmEntry
 from servicehub.core.settings import CrmSettings
@@ -79,20 +79,19 @@ class CrmConnector(Protocol):
 
 
 class BuiltinCrm:
-    """The ``crm_entries`` table, read in a session of its own."""
+    """The ``crm_entries`` table, read through the caller's session: on SQLite every hub
+    session holds the one write lock from its start, so a second one would wait for it."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def find_by_phone(self, phone: str) -> list[CrmRecord]:
-        with self.sessions() as session:
-            rows = session.scalars(select(CrmEntry).where(CrmEntry.phone == phone).order_by(CrmEntry.id))
-            return [_record(row) for row in rows]
+        rows = self.session.scalars(select(CrmEntry).where(CrmEntry.phone == phone).order_by(CrmEntry.id))
+        return [_record(row) for row in rows]
 
     def get(self, crm_number: str) -> CrmRecord | None:
-        with self.sessions() as session:
-            row = session.scalars(select(CrmEntry).where(CrmEntry.crm_number == crm_number)).first()
-            return _record(row) if row is not None else None
+        row = self.session.scalars(select(CrmEntry).where(CrmEntry.crm_number == crm_number)).first()
+        return _record(row) if row is not None else None
 
     def close(self) -> None:
         return None
@@ -168,9 +167,3 @@ class HttpCrm:
 
     def close(self) -> None:
         self.client.close()
-
-
-def build_crm(settings: CrmSettings, sessions: sessionmaker[Session]) -> CrmConnector:
-    if settings.backend == "http":
-        return HttpCrm(settings)
-    return BuiltinCrm(sessions)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from servicehub.contact.actions import CONTACT, LINK_CRM
-from servicehub.contact.channels import clients
+from servicehub.contact.channels import crm as crm_connector
 from servicehub.contact.crm import CrmRecord, CrmUnavailable
 from servicehub.contact.identities import LINK, same_phone
 from servicehub.contact.templates import SmsTemplate, sms_templates
@@ -88,7 +88,7 @@ def contact_panel(session: Session, runtime: Runtime, who: Principal, request_id
     unavailable = False
     if may_link_crm and customer.phone and customer.crm_number is None:
         try:
-            candidates = clients(runtime).crm.find_by_phone(customer.phone)
+            candidates = crm_connector(runtime, session).find_by_phone(customer.phone)
         except CrmUnavailable:
             unavailable = True
     return ContactPanel(

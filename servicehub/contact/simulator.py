@@ -21,6 +21,8 @@ Control routes (JSON)
 ``GET  /_sim/sms/reports`` -> ``{"items": [{biz_id, out_id, attempts, status, body}]}``.
 ``POST /_sim/sms/reports/resend`` ``{biz_id}``: push that report again (a duplicate).
 ``POST /_sim/crm/customers`` ``{customers: [record]}``; ``GET /_sim/crm/calls``.
+``GET  /_sim/mail`` -> ``{"items": [{from, to, subject, text}]}``: what the demo's local mail
+       server received (when the simulator was given one).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +114,7 @@ class ContactSimulator:
         self._nonces: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
+        self.mailbox: Callable[[], list[dict[str, Any]]] = list
 
     # -- the gateway -------------------------------------------------------------------------
 
@@ -334,6 +338,9 @@ class ContactSimulator:
     async def crm_log(self, request: web.Request) -> web.Response:
         return web.json_response({"items": self.crm_calls})
 
+    async def mail(self, request: web.Request) -> web.Response:
+        return web.json_response({"items": self.mailbox()})
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -360,6 +367,7 @@ def create_app(sim: ContactSimulator) -> web.Application:
     app.router.add_post("/_sim/sms/reports/resend", sim.resend_report)
     app.router.add_post("/_sim/crm/customers", sim.add_crm)
     app.router.add_get("/_sim/crm/calls", sim.crm_log)
+    app.router.add_get("/_sim/mail", sim.mail)
     return app
 
 

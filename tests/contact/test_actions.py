@@ -389,3 +389,39 @@ def test_an_operator_retry_of_an_undelivered_sms_is_a_new_send(
     _act(rt, world.operator_id, do_retry_outbound, sms.id)
     first, second = services.sim.sim.received
     assert first.out_id == sms.idempotency_key and second.out_id.startswith(f"{sms.idempotency_key}.")
+
+
+def test_the_builtin_crm_of_the_embedded_mode_through_the_request_page(
+    sqlite_runtime_with: Callable[..., Runtime],
+) -> None:
+    """The built-in CRM is read inside the page's and the action's own transaction (SQLite
+    has one writer, and every hub session takes it): the request page lists the record
+    and links it, within one HTTP request each."""
+    from starlette.testclient import TestClient
+
+    from servicehub.demo_contact import seed_contact_demo
+    from servicehub.workbench.app import create_app
+    from tests.workbench.conftest import csrf_of, login
+
+    runtime = sqlite_runtime_with()  # [crm] backend = "builtin": the default
+    world = build_world(runtime)
+    seed_contact_demo(runtime)
+    request_id = hear(runtime, world.inhouse_account_id, "4900000000000108", DM)
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        login(client, "zhangwei")
+        page = client.get(f"/requests/{request_id}")
+        token = csrf_of(page.text)
+        assert (
+            client.post(
+                f"/requests/{request_id}/phone", data={"phone": PHONE, "csrf_token": token}
+            ).status_code
+            == 303
+        )
+        page = client.get(f"/requests/{request_id}")
+        assert "王建国" in page.text and "CRM0001001" in page.text and "关联此档案" in page.text
+        linked = client.post(
+            f"/requests/{request_id}/crm", data={"crm_number": "CRM0001001", "csrf_token": token}
+        )
+        assert linked.headers["location"] == f"/requests/{request_id}?notice=contact_crm_linked#contact"
+        page = client.get(linked.headers["location"])
+        assert "已关联 CRM 档案" in page.text and "5G畅爽套餐 129元" in page.text and "VIP2" in page.text

@@ -80,9 +80,10 @@ def test_builtin_crm_reads_the_hubs_table(sqlite_runtime: Runtime) -> None:
                 email="wangjg@example.com",
             )
         )
-    builtin = BuiltinCrm(sqlite_runtime.sessions)
-    assert builtin.find_by_phone("13812345678") == [WANG]
-    assert builtin.get("CRM0001001") == WANG and builtin.get("nope") is None
+    with sqlite_runtime.sessions() as s:
+        builtin = BuiltinCrm(s)
+        assert builtin.find_by_phone("13812345678") == [WANG]
+        assert builtin.get("CRM0001001") == WANG and builtin.get("nope") is None
 
 
 # -- the SMS gateway ----------------------------------------------------------------------------
