@@ -6,7 +6,6 @@ like missing ones. Screenshots go to the test's tmp dir and tests/browser/artifa
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -20,13 +19,13 @@ from servicehub.core.models import Message, ServiceRequest
 from servicehub.core.runtime import Runtime
 from servicehub.core.scheduler import Scheduler
 from servicehub.core.tasks import InProcessRunner
+from tests.browser.support import chromium
 from tests.contact.support import ContactServices, contact_services
 from tests.factories import PASSWORD, principal_of
 from tests.live import LiveHub, live_hub
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PHONE, PARTNER_PHONE = "13812345678", "13987654321"
 
@@ -46,20 +45,8 @@ def hub(tmp_path: Path) -> Iterator[tuple[LiveHub, ContactServices]]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing; ./hub test installs the Debian chromium package"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _page(browser: object, hub: LiveHub, username: str) -> object:
@@ -151,14 +138,14 @@ def test_operator_collects_the_phone_links_crm_and_reaches_the_customer_by_sms_a
     sms_form = panel.locator("details[open] form")
     expect(sms_form.get_by_label("称呼")).to_have_value("王建国")
     sms_form.get_by_label("处理时限（小时）").fill("24")
-    sms_form.get_by_role("button", name="发送").click()
+    sms_form.get_by_role("button", name="发短信").click()
     expect(panel.locator(".notice")).to_have_text("短信已加入发送队列")
 
     email_form = panel.locator("form.email-form")
     expect(email_form.get_by_label("收件邮箱")).to_have_value("wangjg@example.com")  # from the CRM record
     email_form.get_by_label("主题").fill("您的宽带报修已受理")
     email_form.get_by_label("正文").fill("王先生您好：装维师傅明天上午上门检修，请保持电话畅通。")
-    email_form.get_by_role("button", name="发送").click()
+    email_form.get_by_role("button", name="发邮件").click()
     expect(panel.locator(".notice")).to_have_text("邮件已加入发送队列")
 
     _until_shown(page, lambda: page.locator("#contact .send.delivered", has_text="短信"))

@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from servicehub.contact.actions import do_queue_sms
 from servicehub.contact.simulator import ContactSimConfig, ContactSimThread
 from servicehub.contact.smtp_sink import SmtpSink
+from servicehub.core.models import OutboundMessage
+from servicehub.core.runtime import Runtime
+from tests.factories import principal_of
 
 KEY_ID, KEY_SECRET, CRM_TOKEN = "test-key", "test-key-secret", "test-crm-token"
 TEMPLATES: dict[str, dict[str, Any]] = {
@@ -112,3 +116,23 @@ def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return context, cert_path
+
+
+def act(
+    runtime: Runtime, user_id: int, action: Callable[..., object], *args: object, **kwargs: object
+) -> object:
+    """Run ``action(session, runtime, principal, *args, **kwargs)`` as ``user_id`` and commit."""
+    with runtime.sessions() as session:
+        result = action(session, runtime, principal_of(session, user_id), *args, **kwargs)
+        session.commit()
+        return result
+
+
+def queue_sms(
+    runtime: Runtime, user_id: int, request_id: int, nonce: str, template: str = "SMS_100001", **params: str
+) -> OutboundMessage:
+    """``do_queue_sms`` of ``template`` (default params: name 王先生, hours 24)."""
+    values = params or {"name": "王先生", "hours": "24"}
+    row = act(runtime, user_id, do_queue_sms, request_id, template, values, nonce=nonce)
+    assert isinstance(row, OutboundMessage)
+    return row

@@ -43,7 +43,7 @@ from servicehub.listener.intake import intake
 from servicehub.publishing.outbox import do_retry_outbound, send_outbound
 from servicehub.routing.conversations import route_messages
 from servicehub.routing.history import customer_history
-from tests.contact.support import ContactServices, contact_services
+from tests.contact.support import ContactServices, act, contact_services, queue_sms
 from tests.factories import World, add_wechat_account, build_world, principal_of
 from tests.workbench.conftest import hear
 
@@ -76,15 +76,6 @@ def _customer(runtime: Runtime, request_id: int) -> Customer:
         return customer
 
 
-def _act(
-    runtime: Runtime, user_id: int, act: Callable[..., object], *args: object, **kwargs: object
-) -> object:
-    with runtime.sessions() as s:
-        result = act(s, runtime, principal_of(s, user_id), *args, **kwargs)
-        s.commit()
-        return result
-
-
 def test_operator_confirms_the_phone_found_in_a_dm_and_links_the_crm_record(
     rt: Runtime, world: World
 ) -> None:
@@ -94,12 +85,12 @@ def test_operator_confirms_the_phone_found_in_a_dm_and_links_the_crm_record(
     assert panel.phone_suggestions == [PHONE] and panel.can_confirm_phone and panel.crm_candidates == []
 
     with pytest.raises(ActionError) as early:
-        _act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
+        act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
     assert early.value.code == "phone_first"
     with pytest.raises(ActionError) as bad:
-        _act(rt, world.operator_id, do_confirm_phone, request_id, "1381234567")
+        act(rt, world.operator_id, do_confirm_phone, request_id, "1381234567")
     assert bad.value.code == "invalid_phone"
-    _act(rt, world.operator_id, do_confirm_phone, request_id, f"+86 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}")
+    act(rt, world.operator_id, do_confirm_phone, request_id, f"+86 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}")
     assert _customer(rt, request_id).phone == PHONE
 
     with rt.sessions() as s:
@@ -108,9 +99,9 @@ def test_operator_confirms_the_phone_found_in_a_dm_and_links_the_crm_record(
         assert before is not None and before.priority == Priority.HIGH  # negative sentiment only
     assert panel.phone_suggestions == [] and [r.crm_number for r in panel.crm_candidates] == ["CRM0001001"]
     with pytest.raises(ActionError) as mismatch:
-        _act(rt, world.operator_id, do_link_crm, request_id, "CRM0001002")  # 李秀英's number is another
+        act(rt, world.operator_id, do_link_crm, request_id, "CRM0001002")  # 李秀英's number is another
     assert mismatch.value.code == "crm_phone_mismatch"
-    _act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
+    act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
 
     customer = _customer(rt, request_id)
     assert (customer.crm_number, customer.tier, customer.email) == ("CRM0001001", 2, "wangjg@example.com")
@@ -125,58 +116,34 @@ def test_operator_confirms_the_phone_found_in_a_dm_and_links_the_crm_record(
     assert events["customer.phone_confirmed"]["after"] == "138****5678"  # never whole in the audit log
     assert events["customer.crm_linked"]["tier"] == [0, 2]
 
-    _act(rt, world.operator_id, do_unlink_crm, request_id)
+    act(rt, world.operator_id, do_unlink_crm, request_id)
     customer = _customer(rt, request_id)
     assert (customer.crm_number, customer.crm_profile, customer.tier) == (None, None, 0)
 
 
 def test_crm_that_does_not_answer_is_said_so(rt: Runtime, world: World, services: ContactServices) -> None:
     request_id = hear(rt, world.inhouse_account_id, "4900000000000102", DM)
-    _act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
+    act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
     services.sim.sim.config.crm_token = "rotated"  # the CRM no longer accepts the hub's token
     with rt.sessions() as s:
         panel = contact_panel(s, rt, principal_of(s, world.operator_id), request_id)
     assert panel.crm_unavailable and panel.crm_candidates == []
     with pytest.raises(ActionError) as down:
-        _act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
+        act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
     assert down.value.code == "crm_unavailable"
 
 
 def test_sms_and_email_go_out_once_each(rt: Runtime, world: World, services: ContactServices) -> None:
     request_id = hear(rt, world.inhouse_account_id, "4900000000000103", DM)
     with pytest.raises(ActionError) as no_phone:
-        _act(
-            rt,
-            world.operator_id,
-            do_queue_sms,
-            request_id,
-            "SMS_100001",
-            {"name": "王先生", "hours": "24"},
-            nonce="n0",
-        )
+        queue_sms(rt, world.operator_id, request_id, "n0")
     assert no_phone.value.code == "no_phone"
-    _act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
-    _act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
+    act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
+    act(rt, world.operator_id, do_link_crm, request_id, "CRM0001001")
     for _ in range(2):  # a double click: the same nonce adds nothing
-        sms = _act(
-            rt,
-            world.operator_id,
-            do_queue_sms,
-            request_id,
-            "SMS_100001",
-            {"name": "王先生", "hours": "24"},
-            nonce="n1",
-        )
-    mms = _act(
-        rt,
-        world.operator_id,
-        do_queue_sms,
-        request_id,
-        "MMS_200001",
-        {"name": "王先生", "plan": "5G尊享"},
-        nonce="n2",
-    )
-    mail = _act(
+        sms = queue_sms(rt, world.operator_id, request_id, "n1")
+    mms = queue_sms(rt, world.operator_id, request_id, "n2", "MMS_200001", name="王先生", plan="5G尊享")
+    mail = act(
         rt,
         world.operator_id,
         do_queue_email,
@@ -186,11 +153,7 @@ def test_sms_and_email_go_out_once_each(rt: Runtime, world: World, services: Con
         body="王先生您好：师傅明天上午上门。",
         nonce="n3",
     )
-    assert (
-        isinstance(sms, OutboundMessage)
-        and isinstance(mms, OutboundMessage)
-        and isinstance(mail, OutboundMessage)
-    )
+    assert isinstance(mail, OutboundMessage)
     received = services.sim.sim.received  # the SyncRunner sent each on commit
     assert [(r.template, r.phone, r.out_id) for r in received] == [
         ("SMS_100001", PHONE, sms.idempotency_key),
@@ -237,36 +200,28 @@ def test_partners_do_not_collect_phones_or_send_unless_granted_and_see_only_mask
         not (panel.can_confirm_phone or panel.can_contact or panel.can_link_identity)
         and panel.phone_suggestions == []
     )
-    for act, args in (
+    for action, args in (
         (do_confirm_phone, (PHONE,)),
         (do_link_crm, ("CRM0001001",)),
         (do_queue_sms, ("SMS_100001", {"name": "王先生", "hours": "2"})),
     ):
-        kwargs = {"nonce": "x"} if act is do_queue_sms else {}
+        kwargs = {"nonce": "x"} if action is do_queue_sms else {}
         with pytest.raises(Forbidden):
-            _act(rt, world.partner_id, act, theirs, *args, **kwargs)
+            act(rt, world.partner_id, action, theirs, *args, **kwargs)
         with pytest.raises(NotVisible):  # another company's request: as if it did not exist
-            _act(rt, world.other_partner_id, act, theirs, *args, **kwargs)
+            act(rt, world.other_partner_id, action, theirs, *args, **kwargs)
         with pytest.raises(NotVisible):
-            _act(rt, world.partner_id, act, mine, *args, **kwargs)
+            act(rt, world.partner_id, action, mine, *args, **kwargs)
 
     customer_id = _customer(rt, theirs).id
     with rt.sessions.begin() as s:  # the partner's company decides its operators may send SMS
         s.get(Customer, customer_id).phone = PHONE  # type: ignore[union-attr]
         role = s.scalars(select(Role).where(Role.name == "partner_operator")).one()
         role.grants.append(Grant(function="customer.contact", scope=Scope.ORG, states=[]))
-    sms = _act(
-        rt,
-        world.partner_id,
-        do_queue_sms,
-        theirs,
-        "SMS_100001",
-        {"name": f"机主{PHONE}", "hours": "2"},
-        nonce="p1",
-    )
-    assert isinstance(sms, OutboundMessage) and services.sim.sim.received[-1].phone == PHONE
+    queue_sms(rt, world.partner_id, theirs, "p1", name=f"机主{PHONE}", hours="2")
+    assert services.sim.sim.received[-1].phone == PHONE
     with pytest.raises(ActionError) as masked:  # a masked address can never overwrite the real one
-        _act(
+        act(
             rt,
             world.partner_id,
             do_queue_email,
@@ -332,14 +287,14 @@ def test_a_weibo_and_a_wechat_identity_are_linked_by_phone_and_split_again(runti
     wechat = _wechat_dm(rt, world, "o_wx_5001", f"微信这边再说一次，号码{PHONE}")
     a, b = _customer(rt, weibo).id, _customer(rt, wechat).id
     for request_id in (weibo, wechat):
-        _act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
+        act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
     with rt.sessions() as s:
         zhang = principal_of(s, world.operator_id)
         assert [c.id for c in same_phone(s, zhang, s.get(Customer, a))] == [b]  # type: ignore[arg-type]
         assert same_phone(s, principal_of(s, world.partner_id), s.get(Customer, a)) == []  # type: ignore[arg-type]
     with pytest.raises(NotVisible):  # the partner sees neither customer
-        _act(rt, world.partner_id, do_link_customers, a, b, by_phone=True)
-    _act(rt, world.operator_id, do_link_customers, a, b, by_phone=True)
+        act(rt, world.partner_id, do_link_customers, a, b, by_phone=True)
+    act(rt, world.operator_id, do_link_customers, a, b, by_phone=True)
 
     with rt.sessions() as s:
         zhang = principal_of(s, world.operator_id)
@@ -352,9 +307,9 @@ def test_a_weibo_and_a_wechat_identity_are_linked_by_phone_and_split_again(runti
             select(CustomerIdentity).where(CustomerIdentity.platform == "wechat")
         ).one()
     with pytest.raises(NotVisible):  # a merged customer is gone for linking
-        _act(rt, world.operator_id, do_link_customers, b, a, by_phone=False)
+        act(rt, world.operator_id, do_link_customers, b, a, by_phone=False)
 
-    own = _act(rt, world.operator_id, do_unlink_identity, a, wechat_identity.id)
+    own = act(rt, world.operator_id, do_unlink_identity, a, wechat_identity.id)
     assert isinstance(own, Customer)
     with rt.sessions() as s:
         assert s.get(ServiceRequest, wechat).customer_id == own.id  # type: ignore[union-attr]
@@ -363,7 +318,7 @@ def test_a_weibo_and_a_wechat_identity_are_linked_by_phone_and_split_again(runti
         assert moved == 1
         weibo_identity = s.scalars(select(CustomerIdentity.id).where(CustomerIdentity.customer_id == a)).one()
     with pytest.raises(ActionError) as last:
-        _act(rt, world.operator_id, do_unlink_identity, a, weibo_identity)
+        act(rt, world.operator_id, do_unlink_identity, a, weibo_identity)
     assert last.value.code == "last_identity"
 
 
@@ -371,22 +326,13 @@ def test_an_operator_retry_of_an_undelivered_sms_is_a_new_send(
     rt: Runtime, world: World, services: ContactServices
 ) -> None:
     request_id = hear(rt, world.inhouse_account_id, "4900000000000107", DM)
-    _act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
-    sms = _act(
-        rt,
-        world.operator_id,
-        do_queue_sms,
-        request_id,
-        "SMS_100001",
-        {"name": "王先生", "hours": "24"},
-        nonce="r1",
-    )
-    assert isinstance(sms, OutboundMessage)
+    act(rt, world.operator_id, do_confirm_phone, request_id, PHONE)
+    sms = queue_sms(rt, world.operator_id, request_id, "r1")
     with rt.sessions.begin() as s:  # as a report saying 停机 would leave it
         row = s.get(OutboundMessage, sms.id)
         assert row is not None and row.platform_id
         row.state = DeliveryState.FAILED
-    _act(rt, world.operator_id, do_retry_outbound, sms.id)
+    act(rt, world.operator_id, do_retry_outbound, sms.id)
     first, second = services.sim.sim.received
     assert first.out_id == sms.idempotency_key and second.out_id.startswith(f"{sms.idempotency_key}.")
 

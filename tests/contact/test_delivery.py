@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 
-from servicehub.contact.actions import do_confirm_phone, do_queue_email, do_queue_sms
+from servicehub.contact.actions import do_confirm_phone, do_queue_email
 from servicehub.contact.sms import report_signature
 from servicehub.core.models import AuditEvent, DeliveryState, ErrorKind, OutboundMessage
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import SyncRunner
 from servicehub.publishing.outbox import do_retry_outbound, due_for_retry, send_outbound, sweep_interrupted
-from tests.contact.support import KEY_SECRET, ContactServices, contact_services
-from tests.factories import principal_of
+from tests.contact.support import KEY_SECRET, ContactServices, act, contact_services, queue_sms
 from tests.live import LiveHub, live_hub
 from tests.workbench.conftest import hear
 
@@ -39,30 +38,11 @@ def _hub(tmp_path: Path, *, report_delay: float = 0.2, sms_timeout: float = 2.0)
             yield hub, services
 
 
-def _act(
-    runtime: Runtime, user_id: int, act: Callable[..., object], *args: object, **kwargs: object
-) -> object:
-    with runtime.sessions() as s:
-        result = act(s, runtime, principal_of(s, user_id), *args, **kwargs)
-        s.commit()
-        return result
-
-
 def _sms(hub: LiveHub, nonce: str = "n1") -> int:
     """A DM with a phone, the phone confirmed, an SMS queued (and, on commit, sent)."""
     request_id = hear(hub.runtime, hub.world.inhouse_account_id, "4900000000000201", DM)
-    _act(hub.runtime, hub.world.operator_id, do_confirm_phone, request_id, PHONE)
-    row = _act(
-        hub.runtime,
-        hub.world.operator_id,
-        do_queue_sms,
-        request_id,
-        "SMS_100001",
-        {"name": "王先生", "hours": "24"},
-        nonce=nonce,
-    )
-    assert isinstance(row, OutboundMessage)
-    return row.id
+    act(hub.runtime, hub.world.operator_id, do_confirm_phone, request_id, PHONE)
+    return queue_sms(hub.runtime, hub.world.operator_id, request_id, nonce).id
 
 
 def _row(runtime: Runtime, outbound_id: int) -> OutboundMessage:
@@ -115,7 +95,7 @@ def test_an_undelivered_sms_says_why_and_its_resend_is_a_new_send(tmp_path: Path
         first_biz = row.platform_id
 
         services.sim.sim.faults.undeliverable.clear()  # the customer's phone is back on
-        _act(hub.runtime, hub.world.operator_id, do_retry_outbound, outbound_id)
+        act(hub.runtime, hub.world.operator_id, do_retry_outbound, outbound_id)
         row = _until(hub.runtime, outbound_id, DeliveryState.DELIVERED)
         first, second = services.sim.sim.received
         assert second.out_id == row.send_key != first.out_id and row.platform_id == second.biz_id != first_biz
@@ -192,7 +172,7 @@ def test_an_email_whose_answer_was_lost_waits_for_a_person(tmp_path: Path) -> No
     with _hub(tmp_path) as (hub, services):
         request_id = hear(hub.runtime, hub.world.inhouse_account_id, "4900000000000301", DM)
         services.smtp.hold_next = 4.0  # the server has it; its answer comes after the hub gave up
-        row = _act(
+        row = act(
             hub.runtime,
             hub.world.operator_id,
             do_queue_email,
@@ -209,6 +189,6 @@ def test_an_email_whose_answer_was_lost_waits_for_a_person(tmp_path: Path) -> No
             assert row.id not in due_for_retry(s)  # never resent on its own
         assert sweep_interrupted(hub.runtime) == []
         assert len(services.smtp.received()) == 1
-        _act(hub.runtime, hub.world.operator_id, do_retry_outbound, row.id)  # a person decided
+        act(hub.runtime, hub.world.operator_id, do_retry_outbound, row.id)  # a person decided
         assert _row(hub.runtime, row.id).state == DeliveryState.SENT
         assert len(services.smtp.received()) == 2
