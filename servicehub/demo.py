@@ -32,6 +32,7 @@ from servicehub.core.roles import DEFAULT_ROLES, ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
+from servicehub.demo_contact import seed_contact_demo
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
                     roles=[demo.role],
                     display_name=demo.display_name,
                 )
+    seed_contact_demo(runtime)
     if simulator is None:
         return logins
     weibo = runtime.settings.platforms.get("weibo", {})

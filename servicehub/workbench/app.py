@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
-from servicehub.workbench import accounts, admin, api, audit_log, customers, live, pages, review
+from servicehub.workbench import accounts, admin, api, audit_log, contact, customers, live, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
@@ -115,6 +115,7 @@ def create_app(runtime: Runtime) -> Starlette:
         *accounts.ROUTES,
         *review.ROUTES,
         *customers.ROUTES,
+        *contact.ROUTES,
         *audit_log.ROUTES,
         *api.ROUTES,
         Route("/events", live.events),

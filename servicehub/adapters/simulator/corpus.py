@@ -59,6 +59,19 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "friend": ("小明同学", "隔壁老王", "吃瓜少女", "路人甲"),
 }
 
+# Phones of the demo CRM's customers (servicehub/demo_contact.py holds their records): some
+# customers give one in a private message, so an operator can confirm it, link the CRM
+# record and reach them by SMS or e-mail.
+CRM_PHONES: tuple[str, ...] = (
+    "13812345678",
+    "13987654321",
+    "18611112222",
+    "13600001111",
+    "15500002222",
+    "17600003333",
+)
+SLOTS["crm_phone"] = CRM_PHONES
+
 COMPLAINTS: tuple[str, ...] = (
     "{place}信号差到爆，晚上{hour}点以后基本一格都没有，打电话断断续续的，什么时候能解决？",
     "在{place}一直显示无服务，交着5G套餐的钱用的是2G的速度[怒]",
@@ -190,6 +203,9 @@ MESSAGES: tuple[str, ...] = (
     "我要投诉！！！",
     "我想办理携号转网，号码{phone}，请问现在可以吗",
     "{plan}怎么取消？",
+    "我的手机号是{crm_phone}，家里宽带又断了，麻烦尽快安排师傅上门",
+    "你好，我号码{crm_phone}，这个月话费多扣了{amount}元，请核实一下",
+    "我是老用户了，手机{crm_phone}，想升级5G套餐，有什么优惠？",
 )
 
 ACCOUNT_POSTS: tuple[str, ...] = (
