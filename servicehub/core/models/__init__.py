@@ -3,6 +3,7 @@
 from servicehub.core.models.accounts import Account, AccountKind, AccountOperator, Health, PollCursor
 from servicehub.core.models.audit import AuditEvent
 from servicehub.core.models.customers import Customer, CustomerIdentity
+from servicehub.core.models.leads import LeadEvent, LeadStage, SalesLead
 from servicehub.core.models.messages import ListeningTask, Message
 from servicehub.core.models.org import (
     Grant,
@@ -25,12 +26,23 @@ from servicehub.core.models.requests import (
     ServiceRequest,
 )
 from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
+from servicehub.core.models.workday import (
+    Announcement,
+    AnnouncementRead,
+    Notification,
+    RequestNote,
+    RequestViewer,
+    Snippet,
+)
+from servicehub.core.models.workorders import WorkOrder, WorkOrderKind, WorkOrderState, WorkOrderStep
 
 __all__ = [
     "OPEN_STATES",
     "Account",
     "AccountKind",
     "AccountOperator",
+    "Announcement",
+    "AnnouncementRead",
     "Assignment",
     "AuditEvent",
     "Customer",
@@ -39,8 +51,11 @@ __all__ = [
     "ErrorKind",
     "Grant",
     "Health",
+    "LeadEvent",
+    "LeadStage",
     "ListeningTask",
     "Message",
+    "Notification",
     "OrgKind",
     "Organization",
     "OutboundKind",
@@ -48,15 +63,23 @@ __all__ = [
     "PollCursor",
     "Presence",
     "Priority",
+    "RequestNote",
     "RequestState",
+    "RequestViewer",
     "Role",
     "RoutingPolicy",
     "RoutingRule",
+    "SalesLead",
     "Scope",
     "ServiceRequest",
+    "Snippet",
     "Strategy",
     "Team",
     "User",
+    "WorkOrder",
+    "WorkOrderKind",
+    "WorkOrderState",
+    "WorkOrderStep",
     "user_roles",
     "user_teams",
 ]
