@@ -180,3 +180,20 @@ def _parse_cursor(after: str | None, first_max: int = 100) -> tuple[int, int] | 
     except ValueError:
         return None
     return cursor if 0 <= cursor[0] < first_max and 0 <= cursor[1] < 2**63 else None
+
+
+def next_request_id(session: Session, principal: Principal, current: int) -> int | None:
+    """The request to open after ``current``: the first of one's own, else of the open queue."""
+    views: tuple[View, ...] = ("mine", "open")
+    for view in views:
+        stmt = (
+            _in_view(principal, view)
+            .with_only_columns(ServiceRequest.id)
+            .where(ServiceRequest.id != current)
+            .order_by(ServiceRequest.priority.desc(), ServiceRequest.id)
+            .limit(1)
+        )
+        found = session.scalar(stmt)
+        if found is not None:
+            return int(found)
+    return None

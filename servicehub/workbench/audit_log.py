@@ -28,7 +28,7 @@ from servicehub.workbench.security import guard
 PAGE = 100
 
 
-def _day(text: str) -> datetime | None:
+def parse_day(text: str) -> datetime | None:
     """A ``YYYY-MM-DD`` date field as the start of that day in China time (None if unusable)."""
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=CHINA)
@@ -36,7 +36,7 @@ def _day(text: str) -> datetime | None:
         return None
 
 
-def _number(text: str) -> int | None:
+def parse_number(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
@@ -51,6 +51,8 @@ def describe(t: Any, event: Any) -> list[tuple[str, str]]:
             shown = "、".join(str(v) for v in value)
         elif isinstance(value, dict):
             shown = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, str) and has_text(f"audit.value.{key}.{value}"):
+            shown = t(f"audit.value.{key}.{value}")  # a code (a state, a type) in words
         else:
             shown = str(value)
         pairs.append((label, shown))
@@ -60,13 +62,13 @@ def describe(t: Any, event: Any) -> list[tuple[str, str]]:
 @guard("audit.view")
 async def audit_page(request: Request) -> Response:
     params = request.query_params
-    since, until = _day(params.get("since", "")), _day(params.get("until", ""))
+    since, until = parse_day(params.get("since", "")), parse_day(params.get("until", ""))
     query = AuditFilter(
-        actor_id=_number(params.get("actor", "")),
+        actor_id=parse_number(params.get("actor", "")),
         action=params.get("action", "")[:64],
         since=since,
         until=until + timedelta(days=1) if until else None,
-        before=_number(params.get("before", "")),
+        before=parse_number(params.get("before", "")),
     )
     runtime, who = runtime_of(request), principal(request)
 

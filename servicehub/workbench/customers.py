@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from servicehub.leads.reads import LeadRow, leads_of_customer
 from servicehub.routing.history import CustomerHistory, customer_history
 from servicehub.workbench.forms import principal, runtime_of
 from servicehub.workbench.rendering import render
@@ -18,11 +19,14 @@ async def customer_page(request: Request) -> Response:
     customer_id = int(request.path_params["customer_id"])
     runtime = runtime_of(request)
 
-    def load() -> CustomerHistory:
-        with runtime.sessions() as session:
-            return customer_history(session, principal(request), customer_id)
+    who = principal(request)
 
-    return render(request, "customer.html", history=await run_in_threadpool(load))
+    def load() -> tuple[CustomerHistory, list[LeadRow]]:
+        with runtime.sessions() as session:
+            return customer_history(session, who, customer_id), leads_of_customer(session, who, customer_id)
+
+    history, leads = await run_in_threadpool(load)
+    return render(request, "customer.html", history=history, leads=leads, can_lead=who.can("lead.manage"))
 
 
 ROUTES = [Route("/customers/{customer_id:int}", customer_page)]

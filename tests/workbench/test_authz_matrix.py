@@ -323,7 +323,7 @@ def test_lists_and_counts_hold_only_rows_in_scope(
     inhouse_ok = role in ("admin", "manager", "zhangwei")
     partner_ok = role in ("admin", "manager", "lina", "psup")
     assert (ids.mine in seen, ids.theirs in seen) == (inhouse_ok, partner_ok)
-    page = app_client.get("/?view=all").text
+    page = app_client.get("/queue?view=all").text
     assert (SECRET_INHOUSE in page, SECRET_PARTNER in page) == (inhouse_ok, partner_ok)
     assert f"共 {VISIBLE[role]} 条" in page
     accounts = app_client.get("/accounts").text
