@@ -21,7 +21,7 @@ from servicehub.core import audit
 from servicehub.core.db import is_postgres
 from servicehub.core.errors import ActionError
 from servicehub.core.models import Announcement, AnnouncementRead, Organization, Team, User
-from servicehub.core.permissions import NotVisible, Principal, access, scope_clause
+from servicehub.core.permissions import Forbidden, NotVisible, Principal, scope_clause
 from servicehub.workday.audience import parse_audience, reaches
 
 MANAGE = "announcement.manage"
@@ -66,7 +66,17 @@ def do_post_announcement(
 
 
 def do_remove_announcement(session: Session, who: Principal, announcement_id: int) -> None:
-    announcement = access(session, who, Announcement, announcement_id, MANAGE)
+    """Take an announcement down: one ``who`` reads but does not manage is Forbidden."""
+    announcement = session.scalars(
+        select(Announcement).where(Announcement.id == announcement_id, _readable(who))
+    ).first()
+    if announcement is None:
+        raise NotVisible(f"announcement {announcement_id}")
+    manageable = select(Announcement.id).where(
+        Announcement.id == announcement_id, scope_clause(who, MANAGE, Announcement)
+    )
+    if session.scalar(manageable) is None:
+        raise Forbidden(MANAGE)
     audit.record(
         session, "announcement.removed", "announcement", announcement.id, by=who, title=announcement.title
     )
