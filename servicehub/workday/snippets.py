@@ -72,8 +72,8 @@ def access_snippet(session: Session, who: Principal, snippet_id: int, *, manage:
 
 def do_create_snippet(session: Session, who: Principal, *, title: str, body: str, audience: str) -> Snippet:
     require(who, MANAGE)
+    target = parse_audience(session, who, MANAGE, audience)  # before the text: scope first
     title, body = _checked(title, body)
-    target = parse_audience(session, who, MANAGE, audience)
     snippet = Snippet(
         title=title, body=body, org_id=target.org_id, team_id=target.team_id, created_by=who.user_id
     )

@@ -216,8 +216,11 @@ def do_open_work_order(
 
 
 def _take(
-    session: Session, who: Principal, order_id: int, step: Step
-) -> tuple[WorkOrder, WorkOrderState, WorkOrderState]:
+    session: Session, who: Principal, order_id: int, step: Step, text: str | None = None
+) -> tuple[WorkOrder, WorkOrderState, str]:
+    """Fetch the order (NotVisible), check ``who``'s side (Forbidden) and the state (ActionError),
+    then the step's text if it needs one -- in that order, so a hidden order answers exactly
+    like a missing one whatever was typed -- and only then move it."""
     order = access_order(session, who, order_id, lock=True)
     if is_postgres(session):
         session.refresh(order)
@@ -225,8 +228,18 @@ def _take(
         raise Forbidden(HANDLE if SIDE[step] is Side.RECEIVER else TRANSFER)
     before = WorkOrderState(order.state)
     after = next_state(before, step)
+    note = _text(text, NOTE_FIELD[step]) if text is not None and step in NOTE_FIELD else (text or "").strip()
     order.state = after
-    return order, before, after
+    return order, before, note[:MAX_TEXT]
+
+
+# The steps that need a text, and what the form calls it.
+NOTE_FIELD = {
+    Step.SEND_BACK: "reason",
+    Step.PROGRESS: "progress",
+    Step.RETURN: "result",
+    Step.REOPEN: "reason",
+}
 
 
 def _step(
@@ -312,8 +325,7 @@ def do_accept(session: Session, runtime: Runtime, who: Principal, order_id: int)
 
 def do_send_back(session: Session, runtime: Runtime, who: Principal, order_id: int, reason: str) -> WorkOrder:
     """The receiver refuses the order (not theirs, not enough to go on), saying why."""
-    text = _text(reason, "reason")
-    order, before, _ = _take(session, who, order_id, Step.SEND_BACK)
+    order, before, text = _take(session, who, order_id, Step.SEND_BACK, reason)
     _record(session, who, order, Step.SEND_BACK, before, text)
     _back_in_progress(session, order)
     notify(
@@ -333,8 +345,7 @@ def do_add_progress(
     session: Session, runtime: Runtime, who: Principal, order_id: int, note: str
 ) -> WorkOrder:
     """The receiver notes how the work goes (the order stays accepted)."""
-    text = _text(note, "progress")
-    order, before, _ = _take(session, who, order_id, Step.PROGRESS)
+    order, before, text = _take(session, who, order_id, Step.PROGRESS, note)
     _record(session, who, order, Step.PROGRESS, before, text)
     _announce(session, runtime, order)
     return order
@@ -344,8 +355,7 @@ def do_return_with_result(
     session: Session, runtime: Runtime, who: Principal, order_id: int, result: str
 ) -> WorkOrder:
     """The receiver hands the order back with its result; the originating side answers the customer."""
-    text = _text(result, "result")
-    order, before, _ = _take(session, who, order_id, Step.RETURN)
+    order, before, text = _take(session, who, order_id, Step.RETURN, result)
     order.result, order.returned_at = text, utcnow()
     _record(session, who, order, Step.RETURN, before, text)
     _back_in_progress(session, order)
@@ -364,8 +374,7 @@ def do_return_with_result(
 
 def do_close(session: Session, runtime: Runtime, who: Principal, order_id: int, note: str = "") -> WorkOrder:
     """The originating side closes the order (answered, withdrawn, or given up after a send-back)."""
-    text = note.strip()[:MAX_TEXT]
-    order, before, _ = _take(session, who, order_id, Step.CLOSE)
+    order, before, text = _take(session, who, order_id, Step.CLOSE, note)
     order.closed_at = utcnow()
     _record(session, who, order, Step.CLOSE, before, text)
     _back_in_progress(session, order)
@@ -389,8 +398,7 @@ def do_reopen(session: Session, runtime: Runtime, who: Principal, order_id: int,
     If its request has been resolved and the customer has since come back in the same
     conversation (a newer open request), the order follows the conversation to that request.
     """
-    text = _text(note, "reason")
-    order, before, _ = _take(session, who, order_id, Step.REOPEN)
+    order, before, text = _take(session, who, order_id, Step.REOPEN, note)
     moved_from = None
     request = session.get(ServiceRequest, order.request_id)
     if request is not None and request.state not in OPEN_STATES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -34,7 +35,7 @@ def desk(runtime: Runtime) -> Desk:
     return build_desk(runtime)
 
 
-def _lead(desk: Desk, user_id: int | None = None, request_id: int | None = None, **kw: object) -> int:
+def _lead(desk: Desk, user_id: int | None = None, request_id: int | None = None, **kw: Any) -> int:
     fields = {"product": "5G 套餐升级", "value": 199, "notes": "客户手机 13812345678，晚上联系"}
     fields.update(kw)
     lead = desk.do(
@@ -84,11 +85,9 @@ def test_a_lead_from_a_customer_takes_the_account_of_their_latest_conversation(d
         ({"notes": "x" * 2001}, "too_long"),
     ],
 )
-def test_bad_input_is_refused_and_nothing_is_written(
-    desk: Desk, fields: dict[str, object], code: str
-) -> None:
+def test_bad_input_is_refused_and_nothing_is_written(desk: Desk, fields: dict[str, Any], code: str) -> None:
     with pytest.raises(ActionError) as refused:
-        _lead(desk, **fields)
+        _lead(desk, None, None, **fields)
     assert refused.value.code == code
     with desk.session() as s:
         assert s.scalars(select(SalesLead)).first() is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +15,16 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from servicehub.core.models import AuditEvent, ListeningTask, RoutingRule, Team, User
+from servicehub.core.db import utcnow
+from servicehub.core.models import AuditEvent, ListeningTask, RoutingRule, ServiceRequest, Team, User
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user
+from servicehub.leads.actions import do_create_lead
 from servicehub.workbench.app import create_app
-from tests.factories import PASSWORD, World, build_world
+from servicehub.workday.announcements import do_post_announcement
+from servicehub.workday.snippets import do_create_snippet
+from servicehub.workorders.actions import do_open_work_order
+from tests.factories import PASSWORD, World, build_world, principal_of
 from tests.workbench.conftest import csrf_of, hear, login
 
 ROLES = ("anon", "admin", "manager", "zhangwei", "lina", "psup", "zhaolei")
@@ -38,6 +44,12 @@ class Ids:
     role: int
     inhouse_user: int  # someone whose presence only in-house / all-scope managers may set
     account: int  # the in-house account
+    order_in: int  # a work order on ``mine`` sent to 刘洋 (in-house only)
+    order_out: int  # a work order on ``mine`` sent to the partner company
+    lead: int  # 张伟's sales lead on ``mine``
+    snippet: int  # a snippet for the in-house company
+    ann: int  # an announcement for the in-house company
+    customer: int  # the customer of ``mine``
     oauth: str = "weibo"  # a platform connected through OAuth
     app: str = "wechat"  # a platform connected by app credentials
 
@@ -51,9 +63,15 @@ def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
     return table
 
 
-ADMIN_ONLY = {"default": DENY, "admin": OK}
-REQ_MINE = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
-REQ_THEIRS = {"zhangwei": HIDE, "zhaolei": HIDE}
+Outcomes = dict[str, str | int]
+ADMIN_ONLY: Outcomes = {"default": DENY, "admin": OK}
+IN_HOUSE_ONLY: Outcomes = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
+SUPERVISORS: Outcomes = {"default": DENY, "admin": OK, "manager": OK}  # in-house supervisors: scope ALL
+# A work order sent to the partner company: the partner is its receiving side.
+RECEIVER_OUT: Outcomes = {"zhangwei": DENY, "zhaolei": HIDE}
+ORIGIN_OUT: Outcomes = {"lina": DENY, "psup": DENY, "zhaolei": HIDE}
+REQ_MINE: Outcomes = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
+REQ_THEIRS: Outcomes = {"zhangwei": HIDE, "zhaolei": HIDE}
 
 # (method, path, body, expectations). Bodies pass authorization but may fail validation (422 is "allowed").
 MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = [
@@ -150,6 +168,68 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("GET", "/customers/999999", None, expect(LOGIN, default=HIDE)),
     ("POST", "/accounts/connect/{app}", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/accounts/connect/{oauth}", {"display_name": ""}, expect(LOGIN, default=DENY, admin=HIDE)),
+    # -- the operator's day: home, live rows, notifications, announcements, snippets
+    ("GET", "/queue", None, expect(LOGIN)),
+    ("GET", "/api/queue/rows", None, expect(401)),
+    ("GET", "/notifications", None, expect(LOGIN)),
+    ("POST", "/notifications/read", {}, expect(LOGIN)),
+    ("GET", "/api/notifications", None, expect(401)),
+    ("GET", "/announcements", None, expect(LOGIN)),
+    ("POST", "/announcements", {"title": "", "audience": "all"}, expect(LOGIN, **SUPERVISORS)),
+    ("POST", "/announcements/{ann}/read", {}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/announcements/{ann}/remove", {}, expect(LOGIN, **SUPERVISORS, psup=HIDE)),
+    ("GET", "/snippets", None, expect(LOGIN)),
+    ("POST", "/snippets", {"title": "", "body": "", "audience": "all"}, expect(LOGIN, **SUPERVISORS)),
+    (
+        "POST",
+        "/snippets/{snippet}",
+        {"title": "", "audience": "all"},
+        expect(LOGIN, **SUPERVISORS, psup=HIDE),
+    ),
+    ("POST", "/snippets/{snippet}/delete", {}, expect(LOGIN, **SUPERVISORS, psup=HIDE)),
+    # -- beside a request: notes, who is viewing, the customer's tier
+    ("POST", "/requests/{mine}/notes", {"note": ""}, expect(LOGIN, **REQ_MINE)),
+    ("POST", "/requests/{theirs}/notes", {"note": ""}, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/api/requests/{mine}/viewing", {"json": {"mode": "viewing"}}, expect(401, **REQ_MINE)),
+    ("POST", "/api/requests/{theirs}/viewing", {"json": {"mode": "viewing"}}, expect(401, **REQ_THEIRS)),
+    ("POST", "/customers/{customer}/tier", {"tier": "9"}, expect(LOGIN, **SUPERVISORS)),
+    # -- work orders (steps in an order that keeps each one meaningful for every role)
+    ("GET", "/workorders", None, expect(LOGIN)),
+    ("GET", "/workorders/{order_in}", None, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("GET", "/workorders/{order_out}", None, expect(LOGIN, zhaolei=HIDE)),
+    ("GET", "/workorders/999999", None, expect(LOGIN, default=HIDE)),
+    (
+        "POST",
+        "/requests/{mine}/workorders",
+        {"kind": "billing", "description": ""},
+        expect(LOGIN, **REQ_MINE),
+    ),
+    (
+        "POST",
+        "/requests/{theirs}/workorders",
+        {"kind": "billing", "description": ""},
+        expect(LOGIN, **REQ_THEIRS),
+    ),
+    ("POST", "/workorders/{order_in}/accept", {}, expect(LOGIN, zhangwei=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/workorders/{order_out}/accept", {}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_out}/send-back", {"note": ""}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_out}/progress", {"note": ""}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_out}/return", {"note": ""}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_in}/send-back", {"note": ""}, expect(LOGIN, zhangwei=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/workorders/{order_out}/reopen", {"note": ""}, expect(LOGIN, **ORIGIN_OUT)),
+    ("POST", "/workorders/{order_out}/close", {}, expect(LOGIN, **ORIGIN_OUT)),
+    ("POST", "/workorders/{order_in}/close", {}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    # -- sales leads (partners see only their own company's)
+    ("GET", "/leads", None, expect(LOGIN)),
+    ("GET", "/leads/export.csv", None, expect(LOGIN, **SUPERVISORS)),
+    ("GET", "/leads/{lead}", None, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("GET", "/leads/999999", None, expect(LOGIN, default=HIDE)),
+    ("POST", "/leads/{lead}", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/leads/{lead}/stage", {"stage": "won"}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/leads/{lead}/owner", {"user_id": "{inhouse_user}"}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/requests/{mine}/leads", {"product": ""}, expect(LOGIN, **REQ_MINE)),
+    ("POST", "/requests/{theirs}/leads", {"product": ""}, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/customers/{customer}/leads", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
 ]
@@ -188,19 +268,45 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
         s.add(rule)
         s.flush()
         role_id = s.scalars(select(User).where(User.id == world.admin_id)).one().roles[0].id
-        ids = Ids(
-            mine,
-            theirs,
-            victim.id,
-            team.id,
-            rule.id,
-            task.id,
-            role_id,
-            world.operator2_id,
-            world.inhouse_account_id,
-        )
         del psup
-    return world, ids
+        base = (mine, theirs, victim.id, team.id, rule.id, task.id, role_id, world.operator2_id)
+    return world, Ids(*base, world.inhouse_account_id, *_workday_rows(sqlite_runtime, world, mine))
+
+
+def _workday_rows(runtime: Runtime, world: World, mine: int) -> tuple[int, int, int, int, int, int]:
+    """A work order each way, a lead, a snippet and an announcement -- made by their actions."""
+    with runtime.sessions() as s:
+        zhangwei, manager = principal_of(s, world.operator_id), principal_of(s, world.manager_id)
+    due = utcnow() + timedelta(days=1)
+    with runtime.sessions() as s:
+        order_in = do_open_work_order(
+            s,
+            runtime,
+            zhangwei,
+            mine,
+            kind="billing",
+            description="核查",
+            target=f"user:{world.operator2_id}",
+            due_at=due,
+        )
+        order_out = do_open_work_order(
+            s,
+            runtime,
+            zhangwei,
+            mine,
+            kind="broadband",
+            description="上门",
+            target=f"org:{world.partner_org_id}",
+            due_at=due,
+        )
+        lead = do_create_lead(s, runtime, zhangwei, request_id=mine, product="5G 套餐升级", value=199)
+        in_house = f"org:{world.inhouse_org_id}"
+        snippet = do_create_snippet(s, manager, title="问候", body="{客户名称}您好", audience=in_house)
+        ann = do_post_announcement(s, manager, title="系统升级", body="", audience=in_house)
+        customer = s.get(ServiceRequest, mine)
+        assert customer is not None
+        s.commit()
+        return order_in.id, order_out.id, lead.id, snippet.id, ann.id, customer.customer_id
 
 
 @pytest.fixture

@@ -110,7 +110,7 @@ def test_the_whole_loop_to_a_team_is_stepped_audited_and_told(desk: Desk) -> Non
 
 def test_steps_carry_the_account_in_their_live_events(desk: Desk) -> None:
     published: list[dict[str, object]] = []
-    desk.runtime.events.publish = published.append  # type: ignore[method-assign]
+    desk.runtime.events.publish = published.append  # type: ignore[method-assign,assignment]
     order_id = _open(desk, f"team:{desk.billing_team}")
     desk.do(desk.billing, do_accept, order_id)
     orders = [e for e in published if e["type"] == "workorder"]
