@@ -32,6 +32,7 @@ from servicehub.core.models import (
     Team,
     User,
     WorkOrder,
+    WorkOrderStep,
 )
 from servicehub.core.permissions import Principal, principal_for
 from servicehub.core.runtime import Runtime
@@ -302,6 +303,11 @@ def _orders_and_leads(runtime: Runtime, requests: dict[str, int], teams: dict[st
             update(WorkOrder)
             .where(WorkOrder.id == shanghai.id)
             .values(created_at=now - timedelta(days=1), due_at=now - timedelta(hours=2))
+        )
+        session.execute(
+            update(WorkOrderStep)
+            .where(WorkOrderStep.work_order_id == shanghai.id)
+            .values(at=now - timedelta(days=1))
         )
 
         upgrade_side = owner("upgrade", "zhangwei")

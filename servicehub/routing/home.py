@@ -52,6 +52,7 @@ class MyDay:
     median_first_response_minutes: float | None
     answered_week: int
     accounts: list[ServedAccount]
+    operates: bool  # the accounts are the ones I operate (else: the ones I may see)
 
 
 def my_day(session: Session, who: Principal, now: datetime | None = None) -> MyDay:
@@ -72,6 +73,7 @@ def my_day(session: Session, who: Principal, now: datetime | None = None) -> MyD
         if first is not None
     ]
     user = session.get(User, who.user_id)
+    accounts, operates = served_accounts(session, who)
     return MyDay(
         open_mine=int(open_mine or 0),
         capacity=user.capacity if user else 0,
@@ -79,23 +81,26 @@ def my_day(session: Session, who: Principal, now: datetime | None = None) -> MyD
         handled_week=int(handled_week or 0),
         median_first_response_minutes=round(median(waits), 1) if waits else None,
         answered_week=len(waits),
-        accounts=served_accounts(session, who),
+        accounts=accounts,
+        operates=operates,
     )
 
 
-def served_accounts(session: Session, who: Principal, limit: int = 20) -> list[ServedAccount]:
-    """The accounts ``who`` operates; for someone who operates none (a manager), the accounts
-    they may see."""
+def served_accounts(session: Session, who: Principal, limit: int = 20) -> tuple[list[ServedAccount], bool]:
+    """The accounts ``who`` operates (and True); for someone who operates none (a manager, a
+    back-office desk), the accounts they may see (and False)."""
     stmt = select(Account).order_by(Account.id).limit(limit)
     operated = stmt.where(
         Account.id.in_(select(AccountOperator.account_id).where(AccountOperator.user_id == who.user_id))
     )
     accounts = list(session.scalars(operated))
+    operates = bool(accounts)
     if not accounts and who.can("account.view"):
         accounts = list(session.scalars(restrict(stmt, who, "account.view", Account)))
-    return [
+    shown = [
         ServedAccount(a.id, a.display_name, a.platform, str(a.health), a.token_expires_at) for a in accounts
     ]
+    return shown, operates
 
 
 @dataclass(frozen=True)

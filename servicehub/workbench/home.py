@@ -31,7 +31,7 @@ from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render, render_fragment
 from servicehub.workbench.security import guard
 from servicehub.workday.announcements import announcements_for
-from servicehub.workorders.reads import overdue_orders
+from servicehub.workorders.reads import list_orders, overdue_orders
 
 MAX_LIVE_IDS = 100
 
@@ -48,6 +48,9 @@ def _home(session: Session, who: Principal) -> dict[str, Any]:
         "board": team_board(session, who) if supervisor else None,
         "team_queue": list_requests(session, who, "open", limit=10) if supervisor else None,
         "late_orders": overdue_orders(session, who) if supervisor or who.can("workorder.handle") else None,
+        "inbox": list_orders(session, who, "inbox", "open", limit=10)
+        if who.can("workorder.handle")
+        else None,
         "can_announce": who.can("announcement.manage"),
     }
 
@@ -80,6 +83,7 @@ async def api_queue_rows(request: Request) -> Response:
     view = request.query_params.get("view", "open")
     view = view if view in VIEWS else "open"
     ids = _ids(request.query_params.get("ids", ""))
+    compact = request.query_params.get("compact") == "1"
     runtime, who = runtime_of(request), principal(request)
 
     def load() -> Any:
@@ -91,7 +95,11 @@ async def api_queue_rows(request: Request) -> Response:
     return JSONResponse(
         {
             "rows": [
-                {"id": r.id, "priority": r.priority, "html": render_fragment(request, "_queue_row.html", r=r)}
+                {
+                    "id": r.id,
+                    "priority": r.priority,
+                    "html": render_fragment(request, "_queue_row.html", r=r, live=view, compact=compact),
+                }
                 for r in live.rows
             ],
             "gone": live.gone,

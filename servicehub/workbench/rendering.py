@@ -51,6 +51,16 @@ def _local(value: datetime | None) -> str:
 env.filters["local"] = _local
 
 
+def _local_short(value: datetime | None) -> str:
+    """China time without the year: for narrow columns (today's work is this year's)."""
+    if value is None:
+        return ""
+    return value.astimezone(CHINA).strftime("%m-%d %H:%M")
+
+
+env.filters["localshort"] = _local_short
+
+
 def locale_of(request: Request) -> str:
     user = request.user if isinstance(request.user, HubUser) else None
     requested = request.query_params.get("lang") or request.session.get("lang")

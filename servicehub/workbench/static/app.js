@@ -253,7 +253,8 @@
     pendingIds = {};
     if (!ids.length) { return; }
     tables.forEach(function (table) {
-      var url = "/api/queue/rows?view=" + encodeURIComponent(table.dataset.liveRows) + "&ids=" + ids.join(",");
+      var url = "/api/queue/rows?view=" + encodeURIComponent(table.dataset.liveRows) + "&ids=" + ids.join(",") +
+        (table.dataset.compact ? "&compact=1" : "");
       fetch(url, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) { if (data) { patchTable(table, data); } })
