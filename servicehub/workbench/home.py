@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from servicehub.core.models import Scope
 from servicehub.core.notifications import latest, unread_count
 from servicehub.core.permissions import Principal
 from servicehub.routing.home import my_day, team_board
@@ -38,6 +39,7 @@ MAX_LIVE_IDS = 100
 
 def _home(session: Session, who: Principal) -> dict[str, Any]:
     can_view = who.can("request.view")
+    handle = who.scope("workorder.handle")
     supervisor = who.can("request.assign")
     return {
         "day": my_day(session, who),
@@ -48,8 +50,10 @@ def _home(session: Session, who: Principal) -> dict[str, Any]:
         "board": team_board(session, who) if supervisor else None,
         "team_queue": list_requests(session, who, "open", limit=10) if supervisor else None,
         "late_orders": overdue_orders(session, who) if supervisor or who.can("workorder.handle") else None,
+        # Sent to me, my teams or my company. For someone who handles every order that would be
+        # all of them: the overdue list is the part that needs them.
         "inbox": list_orders(session, who, "inbox", "open", limit=10)
-        if who.can("workorder.handle")
+        if handle not in (None, Scope.ALL)
         else None,
         "can_announce": who.can("announcement.manage"),
     }

@@ -52,6 +52,7 @@ def do_post_announcement(
     )
     session.add(announcement)
     session.flush()
+    session.add(AnnouncementRead(announcement_id=announcement.id, user_id=who.user_id))  # one's own: read
     audit.record(
         session,
         "announcement.posted",

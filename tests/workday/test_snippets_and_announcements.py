@@ -178,7 +178,10 @@ def test_announcements_reach_their_audience_and_remember_who_read_them(desk: Des
     lina = desk.who(desk.world.partner_id)
     with desk.session() as s:
         assert [(a.id, a.read) for a in announcements_for(s, lina)] == [(partner, True), (everyone, False)]
-        assert len(list(s.scalars(select(AnnouncementRead)))) == 1
+        reads = s.scalars(select(AnnouncementRead).where(AnnouncementRead.user_id == desk.world.partner_id))
+        assert len(list(reads)) == 1
+        authors = {(r.announcement_id, r.user_id) for r in s.scalars(select(AnnouncementRead))}
+        assert {(everyone, desk.world.manager_id), (partner, desk.psup)} <= authors  # one's own: read
     with pytest.raises(NotVisible):  # addressed to another company: as if it did not exist
         desk.do(desk.world.other_partner_id, do_mark_announcement_read, partner)
 
