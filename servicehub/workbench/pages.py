@@ -27,7 +27,7 @@ from servicehub.publishing.outbox import do_queue_reply, do_retry_outbound
 from servicehub.routing.customers import MAX_TIER, customer_panel
 from servicehub.routing.notes import colleagues_for, notes_of
 from servicehub.routing.queue import list_handled, list_requests, next_request_id
-from servicehub.routing.requests import do_resolve_request, request_detail
+from servicehub.routing.requests import access_request, do_resolve_request, request_detail
 from servicehub.routing.supervisor import assignment_panel
 from servicehub.routing.viewers import viewers
 from servicehub.workbench.forms import Form, explain, principal, runtime_of, submit
@@ -149,7 +149,6 @@ def _request_page_data(runtime: Runtime, who: Principal, request_id: int) -> dic
             "leads": leads_of_customer(session, who, req.customer_id),
             "can_lead": who.can("lead.manage"),
             "viewers": viewers(session, who, req.id),
-            "next_id": next_request_id(session, who, req.id),
         }
 
 
@@ -158,6 +157,21 @@ async def request_page(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
     data = await run_in_threadpool(_request_page_data, runtime_of(request), principal(request), request_id)
     return render(request, "request.html", **data, notice=request.query_params.get("notice"))
+
+
+@guard("request.view")
+async def next_request(request: Request) -> Response:
+    """The N shortcut: the next request to work on, found now (the page may be old), or the queue."""
+    request_id = int(request.path_params["request_id"])
+    runtime, who = runtime_of(request), principal(request)
+
+    def find() -> int | None:
+        with runtime.sessions() as session:
+            access_request(session, who, request_id)  # out of scope: 404, like a missing id
+            return next_request_id(session, who, request_id)
+
+    found = await run_in_threadpool(find)
+    return RedirectResponse(f"/requests/{found}" if found else "/queue", status_code=303)
 
 
 @guard("request.view")
@@ -213,6 +227,7 @@ ROUTES: list[BaseRoute] = [
     Route("/logout", logout, methods=["POST"]),
     Route("/queue", queue_page, name="queue"),
     Route("/requests/{request_id:int}", request_page),
+    Route("/requests/{request_id:int}/next", next_request),
     Route("/requests/{request_id:int}/reply", reply_submit, methods=["POST"]),
     Route("/requests/{request_id:int}/resolve", resolve_submit, methods=["POST"]),
     Route("/requests/{request_id:int}/replies/{outbound_id:int}/retry", retry_submit, methods=["POST"]),

@@ -128,6 +128,17 @@ def test_an_over_long_snippet_is_flagged_before_sending(
     expect(page.get_by_role("button", name="发送")).to_be_disabled()
     expect(page.locator(".counter")).to_have_class("counter over")
     shoot(page, "snippet-too-long")
+    # The other shortcuts: N opens the next request, E twice marks one resolved.
+    other = _mention(hub, "宽带能不能提速？")
+    page.locator("#reply-text").fill("")
+    page.locator("h1").click()  # out of the reply box: letters are shortcuts again
+    page.keyboard.press("n")
+    page.wait_for_url(f"{hub.web_url}/requests/{other}")
+    page.wait_for_load_state("load")
+    page.keyboard.press("e")
+    expect(page.locator("#shortcut-confirm")).to_be_visible()
+    page.keyboard.press("e")
+    expect(page.locator("h1 .state")).to_have_text("已解决")
 
 
 def test_a_work_order_goes_to_another_team_and_comes_back(

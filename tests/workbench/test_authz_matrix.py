@@ -188,6 +188,8 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ),
     ("POST", "/snippets/{snippet}/delete", {}, expect(LOGIN, **SUPERVISORS, psup=HIDE)),
     # -- beside a request: notes, who is viewing, the customer's tier
+    ("GET", "/requests/{mine}/next", None, expect(LOGIN, **REQ_MINE)),
+    ("GET", "/requests/{theirs}/next", None, expect(LOGIN, **REQ_THEIRS)),
     ("POST", "/requests/{mine}/notes", {"note": ""}, expect(LOGIN, **REQ_MINE)),
     ("POST", "/requests/{theirs}/notes", {"note": ""}, expect(LOGIN, **REQ_THEIRS)),
     ("POST", "/api/requests/{mine}/viewing", {"json": {"mode": "viewing"}}, expect(401, **REQ_MINE)),

@@ -258,3 +258,16 @@ def test_the_english_interface_has_the_new_pages(sqlite_runtime: Runtime) -> Non
     assert "My open requests" in home and "Work orders" in home and "Sales leads" in home
     page = client.get(f"/requests/{desk.mine}").text
     assert "Internal notes" in page and "Open a work order" in page and "内部备注" not in page
+
+
+def test_the_next_shortcut_finds_the_next_request_when_pressed(sqlite_runtime: Runtime) -> None:
+    from tests.workbench.conftest import hear
+
+    desk = build_desk(sqlite_runtime)
+    client = _client(sqlite_runtime, "zhangwei")
+    assert 'data-next="/requests/' in client.get(f"/requests/{desk.mine}").text
+    assert client.get(f"/requests/{desk.mine}/next").headers["location"] == "/queue"  # nothing else yet
+    later = hear(sqlite_runtime, desk.world.inhouse_account_id, "4900000000000177", "营业厅几点开门")
+    assert client.get(f"/requests/{desk.mine}/next").headers["location"] == f"/requests/{later}"
+    hidden, missing = client.get(f"/requests/{desk.theirs}/next"), client.get("/requests/999999/next")
+    assert hidden.status_code == missing.status_code == 404
