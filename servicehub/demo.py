@@ -33,6 +33,7 @@ from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
 from servicehub.demo_contact import seed_contact_demo
+from servicehub.demo_workday import seed_workday
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ USERS = (
     DemoUser("zhangwei", "张伟", "operator", HQ),
     DemoUser("liuyang", "刘洋", "operator", HQ),
     DemoUser("lina", "李娜（外包）", "partner_operator", PARTNER),
+    # The operator's day (demo_workday): two hand-over desks and the partner's supervisor.
+    DemoUser("chenjing", "陈静（计费核查）", "operator", HQ),
+    DemoUser("wangqiang", "王强（宽带装维）", "operator", HQ),
+    DemoUser("sunli", "孙丽（外包主管）", "partner_supervisor", PARTNER),
 )
 # (uid, screen name, operating organization, operators)
 ACCOUNTS = (
@@ -159,6 +164,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
     _seed_wechat(runtime, simulator, org_ids[HQ])
+    seed_workday(runtime, simulator)
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
 
@@ -244,11 +250,11 @@ class WeChatFeeder:
 
 def _logins(data_dir: Path) -> dict[str, str]:
     path = data_dir / "demo-logins.json"
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        if all(u.username in stored for u in USERS):
-            return stored
-    logins = {u.username: secrets.token_urlsafe(9) for u in USERS}
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if all(u.username in stored for u in USERS):
+        return stored
+    # Users added to the demo since: new passwords for them only (the others exist with theirs).
+    logins = {u.username: stored.get(u.username) or secrets.token_urlsafe(9) for u in USERS}
     data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -25,18 +25,23 @@ from servicehub.core.db import is_postgres
 from servicehub.core.models import (
     Account,
     AccountOperator,
+    Announcement,
     Assignment,
     AuditEvent,
     Customer,
     ListeningTask,
     Message,
     Organization,
+    RequestNote,
     RoutingPolicy,
     RoutingRule,
+    SalesLead,
     Scope,
     ServiceRequest,
+    Snippet,
     Team,
     User,
+    WorkOrder,
 )
 
 FUNCTIONS: dict[str, str] = {
@@ -59,6 +64,11 @@ FUNCTIONS: dict[str, str] = {
     "export": "导出数据",
     "publish": "发布微博 / 私信",
     "audit.view": "查看审计日志",
+    "customer.set_tier": "设置客户 VIP 等级",
+    "snippet.manage": "管理快捷回复",
+    "announcement.manage": "发布公告",
+    "workorder.handle": "受理协同工单",
+    "lead.manage": "登记与跟进销售线索",
 }
 
 _RANK = {Scope.OWN: 1, Scope.ORG: 2, Scope.ALL: 3}
@@ -163,6 +173,49 @@ def _task_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return _team_clause(ListeningTask.team_id, principal, scope)
 
 
+def _audience_clause(
+    org_column: Any, team_column: Any, principal: Principal, scope: Scope
+) -> ColumnElement[bool]:
+    """Rows addressed to a company (``org``) or one of its teams (``team``), e.g. snippets and
+    announcements. ORG: everything of the principal's company; OWN: what reaches the
+    principal -- their company as a whole and their own teams. Rows for everyone (no org)
+    need scope ALL to manage; readers add them (see ``workday``)."""
+    mine: ColumnElement[bool] = org_column == principal.org_id
+    if scope is Scope.ORG:
+        return mine
+    teams = team_column.in_(principal.team_ids) if principal.team_ids else false()
+    return and_(mine, or_(team_column.is_(None), teams))
+
+
+def addressed_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    """Work orders sent to the principal: OWN -- to them, one of their teams or their company;
+    ORG -- to anyone or any team of their company, or the company itself."""
+    if scope is Scope.ALL:
+        return true()
+    if scope is Scope.ORG:
+        return or_(
+            WorkOrder.to_org_id == principal.org_id,
+            WorkOrder.to_team_id.in_(_teams_of_org(principal)),
+            WorkOrder.to_user_id.in_(select(User.id).where(User.org_id == principal.org_id)),
+        )
+    teams = WorkOrder.to_team_id.in_(principal.team_ids) if principal.team_ids else false()
+    return or_(WorkOrder.to_user_id == principal.user_id, teams, WorkOrder.to_org_id == principal.org_id)
+
+
+def _work_order_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    """A work order is visible from two sides: its request is in the principal's scope (the
+    originating side), or it was sent to the principal (``workorder.handle``'s scope)."""
+    requests = WorkOrder.request_id.in_(select(ServiceRequest.id).where(_request_clause(principal, scope)))
+    handle = principal.scope("workorder.handle")
+    return requests if handle is None else or_(requests, addressed_clause(principal, handle))
+
+
+def _lead_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    if scope is Scope.ORG:
+        return SalesLead.org_id == principal.org_id
+    return or_(SalesLead.owner_id == principal.user_id, SalesLead.created_by == principal.user_id)
+
+
 # model -> the WHERE clause for a scope narrower than ALL.
 _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     Account: lambda p, s: Account.id.in_(accounts_in_scope(p, s)),
@@ -180,6 +233,13 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     RoutingPolicy: lambda p, s: or_(
         RoutingPolicy.account_id.in_(accounts_in_scope(p, s)),
         RoutingPolicy.listening_task_id.in_(select(ListeningTask.id).where(_task_clause(p, s))),
+    ),
+    WorkOrder: _work_order_clause,
+    SalesLead: _lead_clause,
+    Snippet: lambda p, s: _audience_clause(Snippet.org_id, Snippet.team_id, p, s),
+    Announcement: lambda p, s: _audience_clause(Announcement.org_id, Announcement.team_id, p, s),
+    RequestNote: lambda p, s: RequestNote.request_id.in_(
+        select(ServiceRequest.id).where(_request_clause(p, s))
     ),
     AuditEvent: lambda p, s: (
         AuditEvent.actor_id.in_(select(User.id).where(User.org_id == p.org_id))

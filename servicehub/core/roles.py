@@ -10,7 +10,13 @@
   records or identities, and sends no SMS or e-mail unless an administrator grants
   ``customer.contact`` to its role (the number stays masked for it even then);
 - partner_supervisor: a partner operator who may also (re)assign, manage presence and see
-  the workload within its company.
+  the workload within its company, write its announcements and snippets, and handle every
+  work order sent to its company or its people.
+
+Work orders: opening one is ``request.transfer`` on the request; receiving one is
+``workorder.handle`` -- scope ``own`` reaches orders sent to the user, their teams or their
+company, ``org`` everything sent into the company. Sales leads are ``lead.manage`` (a
+company sees its own); exporting them needs ``export`` too.
 
 Adding a function to a default role here reaches existing installations on the next
 start; removing one does not (an administrator may have granted it on purpose).
@@ -33,6 +39,8 @@ _PARTNER_WORK = {
     "request.resolve": ORG,
     "account.view": ORG,
     "analytics.view": OWN,
+    "workorder.handle": OWN,
+    "lead.manage": ORG,
 }
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
@@ -51,6 +59,11 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "analytics.view": A,
             "export": A,
             "audit.view": A,
+            "customer.set_tier": A,
+            "snippet.manage": A,
+            "announcement.manage": A,
+            "workorder.handle": A,
+            "lead.manage": A,
         },
     ),
     "operator": (
@@ -68,6 +81,8 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "account.view": ORG,
             "analytics.view": OWN,
             "publish": ORG,
+            "workorder.handle": OWN,
+            "lead.manage": ORG,
         },
     ),
     "partner_operator": ("外包客服", dict(_PARTNER_WORK)),
@@ -78,6 +93,9 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "request.assign": ORG,
             "presence.manage": ORG,
             "analytics.view": ORG,
+            "workorder.handle": ORG,
+            "snippet.manage": ORG,
+            "announcement.manage": ORG,
         },
     ),
 }

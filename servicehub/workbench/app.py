@@ -20,7 +20,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
-from servicehub.workbench import accounts, admin, api, audit_log, contact, customers, live, pages, review
+from servicehub.workbench import (
+    accounts,
+    admin,
+    api,
+    audit_log,
+    contact,
+    customers,
+    home,
+    leads,
+    live,
+    notices,
+    pages,
+    request_tools,
+    review,
+    snippets,
+    workorders,
+)
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
@@ -111,7 +127,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(runtime: Runtime) -> Starlette:
     routes = [
+        *home.ROUTES,
         *pages.ROUTES,
+        *request_tools.ROUTES,
+        *notices.ROUTES,
+        *snippets.ROUTES,
+        *workorders.ROUTES,
+        *leads.ROUTES,
         *accounts.ROUTES,
         *review.ROUTES,
         *customers.ROUTES,

@@ -29,7 +29,7 @@ from servicehub.workbench.security import guard
 PAGE = 100
 
 
-def _day(text: str) -> datetime | None:
+def parse_day(text: str) -> datetime | None:
     """A ``YYYY-MM-DD`` date field as the start of that day in China time (None if unusable)."""
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=CHINA)
@@ -37,7 +37,7 @@ def _day(text: str) -> datetime | None:
         return None
 
 
-def _number(text: str) -> int | None:
+def parse_number(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
@@ -87,6 +87,8 @@ def _value(names: Namer, key: str, value: object) -> str:
     for family in VALUE_FAMILIES.get(key, ()):
         if has_text(f"{family}.{text}"):
             return str(t(f"{family}.{text}"))
+    if has_text(f"audit.value.{key}.{text}"):  # a code (a state, a type) in words
+        return str(t(f"audit.value.{key}.{text}"))
     return text
 
 
@@ -102,13 +104,13 @@ def describe(names: Namer, event: Any) -> list[tuple[str, str]]:
 @guard("audit.view")
 async def audit_page(request: Request) -> Response:
     params = request.query_params
-    since, until = _day(params.get("since", "")), _day(params.get("until", ""))
+    since, until = parse_day(params.get("since", "")), parse_day(params.get("until", ""))
     query = AuditFilter(
-        actor_id=_number(params.get("actor", "")),
+        actor_id=parse_number(params.get("actor", "")),
         action=params.get("action", "")[:64],
         since=since,
         until=until + timedelta(days=1) if until else None,
-        before=_number(params.get("before", "")),
+        before=parse_number(params.get("before", "")),
     )
     runtime, who = runtime_of(request), principal(request)
 

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from servicehub.contact.panel import CustomerTools, customer_tools
+from servicehub.leads.reads import LeadRow, leads_of_customer
 from servicehub.routing.history import CustomerHistory, customer_history
 from servicehub.workbench.forms import principal, runtime_of
 from servicehub.workbench.rendering import render
@@ -19,14 +20,23 @@ async def customer_page(request: Request) -> Response:
     customer_id = int(request.path_params["customer_id"])
     runtime = runtime_of(request)
 
-    def load() -> tuple[CustomerHistory, CustomerTools]:
-        with runtime.sessions() as session:
-            history = customer_history(session, principal(request), customer_id)
-            return history, customer_tools(session, principal(request), customer_id, history.customer)
+    who = principal(request)
 
-    history, tools = await run_in_threadpool(load)
+    def load() -> tuple[CustomerHistory, CustomerTools, list[LeadRow]]:
+        with runtime.sessions() as session:
+            history = customer_history(session, who, customer_id)
+            tools = customer_tools(session, who, customer_id, history.customer)
+            return history, tools, leads_of_customer(session, who, customer_id)
+
+    history, tools, leads = await run_in_threadpool(load)
     return render(
-        request, "customer.html", history=history, tools=tools, notice=request.query_params.get("notice")
+        request,
+        "customer.html",
+        history=history,
+        tools=tools,
+        leads=leads,
+        can_lead=who.can("lead.manage"),
+        notice=request.query_params.get("notice"),
     )
 
 

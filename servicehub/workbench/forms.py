@@ -16,6 +16,7 @@ action's own checks. The action runs in one transaction, committed when it retur
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +37,7 @@ Act = Callable[[Session, Principal, "Form"], str | None]
 OnError = Callable[[ActionError, "Form"], Awaitable[Response]]
 
 MAX_INT = 2**31 - 1
+CHINA = timezone(timedelta(hours=8))
 
 
 class Form:
@@ -74,6 +76,17 @@ class Form:
     def flag(self, name: str) -> bool:
         """A checkbox: ticked sends "on", unticked sends nothing at all."""
         return self.data.get(name) == "on"
+
+    def when(self, name: str) -> datetime | None:
+        """A ``datetime-local`` field, read as China time (the operators' clock), in UTC."""
+        text = self.text(name, max_length=32)
+        if not text:
+            return None
+        try:
+            local = datetime.fromisoformat(text)
+        except ValueError:
+            raise ActionError("not_a_time", f"{name} is not a time", field=name) from None
+        return (local if local.tzinfo else local.replace(tzinfo=CHINA)).astimezone(UTC)
 
     def words(self, name: str) -> list[str]:
         """Comma-separated words (Chinese or ASCII commas), trimmed, without repeats."""

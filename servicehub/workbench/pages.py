@@ -1,5 +1,9 @@
 """The operator's pages: logging in and out, the queue, a request (reply, resolve, retry).
 
+The queue lives at ``/queue`` (``/`` is the home page, ``workbench.home``; an old
+``/?view=...`` link is sent on to the queue). The request page gathers what the operator
+needs beside the thread: the customer panel, notes, snippets, work orders and leads.
+
 Thin views: parse the input, call one action or one read, render. Every form POST goes
 through ``forms.submit``; permissions and data scope are the actions' business.
 """
@@ -19,10 +23,14 @@ from servicehub.core.errors import ActionError
 from servicehub.core.permissions import Principal
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_login
+from servicehub.leads.reads import leads_of_customer
 from servicehub.publishing.outbox import do_queue_reply, do_retry_outbound
-from servicehub.routing.queue import list_requests
-from servicehub.routing.requests import do_resolve_request, request_detail
+from servicehub.routing.customers import MAX_TIER, customer_panel
+from servicehub.routing.notes import colleagues_for, notes_of
+from servicehub.routing.queue import list_handled, list_requests, next_request_id
+from servicehub.routing.requests import access_request, do_resolve_request, request_detail
 from servicehub.routing.supervisor import assignment_panel
+from servicehub.routing.viewers import viewers
 from servicehub.workbench.forms import Form, explain, principal, runtime_of, submit
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
@@ -33,6 +41,9 @@ from servicehub.workbench.security import (
     fingerprint,
     guard,
 )
+from servicehub.workday.snippets import fill, snippets_for
+from servicehub.workorders.reads import KINDS as ORDER_KINDS
+from servicehub.workorders.reads import open_orders_of_customer, orders_of_request, target_choices
 
 
 async def login_page(request: Request) -> Response:
@@ -73,32 +84,73 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
+VIEWS = ("mine", "open", "all", "handled")
+
+
 @guard("request.view")
 async def queue_page(request: Request) -> Response:
     view = request.query_params.get("view", "open")
-    if view not in ("mine", "open", "all"):
+    if view not in VIEWS:
         view = "open"
     after = request.query_params.get("after") or None
     runtime, who = runtime_of(request), principal(request)
 
     def load() -> Any:
         with runtime.sessions() as session:
+            if view == "handled":
+                return list_handled(session, who, after=after)
             return list_requests(session, who, view, after)  # type: ignore[arg-type]
 
     page = await run_in_threadpool(load)
-    return render(request, "queue.html", page=page, view=view)
+    return render(request, "queue.html", page=page, view=view, views=VIEWS)
 
 
 def _request_page_data(runtime: Runtime, who: Principal, request_id: int) -> dict[str, Any]:
     with runtime.sessions() as session:
         detail = request_detail(session, who, request_id)
+        req = detail.request
+        assignment = assignment_panel(session, who, req)
+        customer = assignment["customer"]
+        is_open = req.state not in ("resolved", "closed")
+        can_reply = who.can("request.reply")
+        snippets = (
+            [
+                (
+                    s,
+                    fill(
+                        s.body,
+                        customer=customer.display_name if customer else "",
+                        account=detail.account.display_name,
+                    ),
+                )
+                for s in snippets_for(session, who)
+            ]
+            if can_reply and is_open
+            else []
+        )
         return {
             "detail": detail,
-            "req": detail.request,
-            "can_reply": who.can("request.reply"),
+            "req": req,
+            "can_reply": can_reply,
             "can_resolve": who.can("request.resolve"),
             "contact": contact_panel(session, runtime, who, request_id),
-            **assignment_panel(session, who, detail.request),
+            **assignment,
+            "panel": customer_panel(session, who, req),
+            "can_set_tier": who.can("customer.set_tier"),
+            "max_tier": MAX_TIER,
+            "notes": notes_of(session, who, req),
+            "colleagues": colleagues_for(session, req, exclude=who.user_id),
+            "snippets": snippets,
+            "orders": orders_of_request(session, who, req.id),
+            "customer_orders": [
+                o for o in open_orders_of_customer(session, who, req.customer_id) if o.request_id != req.id
+            ],
+            "can_open_order": who.can("request.transfer") and is_open,
+            "order_targets": target_choices(session, who) if who.can("request.transfer") and is_open else [],
+            "order_kinds": ORDER_KINDS,
+            "leads": leads_of_customer(session, who, req.customer_id),
+            "can_lead": who.can("lead.manage"),
+            "viewers": viewers(session, who, req.id),
         }
 
 
@@ -107,6 +159,21 @@ async def request_page(request: Request) -> Response:
     request_id = int(request.path_params["request_id"])
     data = await run_in_threadpool(_request_page_data, runtime_of(request), principal(request), request_id)
     return render(request, "request.html", **data, notice=request.query_params.get("notice"))
+
+
+@guard("request.view")
+async def next_request(request: Request) -> Response:
+    """The N shortcut: the next request to work on, found now (the page may be old), or the queue."""
+    request_id = int(request.path_params["request_id"])
+    runtime, who = runtime_of(request), principal(request)
+
+    def find() -> int | None:
+        with runtime.sessions() as session:
+            access_request(session, who, request_id)  # out of scope: 404, like a missing id
+            return next_request_id(session, who, request_id)
+
+    found = await run_in_threadpool(find)
+    return RedirectResponse(f"/requests/{found}" if found else "/queue", status_code=303)
 
 
 @guard("request.view")
@@ -160,8 +227,9 @@ ROUTES: list[BaseRoute] = [
     Route("/login", login_page, methods=["GET"], name="login"),
     Route("/login", login_submit, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
-    Route("/", queue_page, name="queue"),
+    Route("/queue", queue_page, name="queue"),
     Route("/requests/{request_id:int}", request_page),
+    Route("/requests/{request_id:int}/next", next_request),
     Route("/requests/{request_id:int}/reply", reply_submit, methods=["POST"]),
     Route("/requests/{request_id:int}/resolve", resolve_submit, methods=["POST"]),
     Route("/requests/{request_id:int}/replies/{outbound_id:int}/retry", retry_submit, methods=["POST"]),

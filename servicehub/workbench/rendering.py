@@ -18,20 +18,25 @@ from starlette.responses import HTMLResponse
 
 from servicehub.adapters import registry
 from servicehub.adapters.errors import Unsupported
-from servicehub.workbench.i18n import pick_locale, translator
+from servicehub.workbench.i18n import has_text, pick_locale, translator
 from servicehub.workbench.security import HubUser, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHINA = timezone(timedelta(hours=8))
 
-MENU = (
-    ("nav.queue", "/", "request.view"),
-    ("nav.review", "/review", "message.review"),
-    ("nav.accounts", "/accounts", "account.view"),
-    ("nav.audit", "/audit", "audit.view"),
-    ("nav.workload", "/workload", "analytics.view"),
-    ("nav.admin", "/admin", "user.manage"),
-    ("admin.routing", "/admin/routing", "rule.manage"),
+# (label, link, the functions any one of which shows it; () for everyone logged in)
+MENU: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("nav.home", "/", ()),
+    ("nav.queue", "/queue", ("request.view",)),
+    ("nav.workorders", "/workorders", ("request.view", "workorder.handle")),
+    ("nav.leads", "/leads", ("lead.manage",)),
+    ("nav.snippets", "/snippets", ("request.reply", "snippet.manage")),
+    ("nav.review", "/review", ("message.review",)),
+    ("nav.accounts", "/accounts", ("account.view",)),
+    ("nav.audit", "/audit", ("audit.view",)),
+    ("nav.workload", "/workload", ("analytics.view",)),
+    ("nav.admin", "/admin", ("user.manage",)),
+    ("admin.routing", "/admin/routing", ("rule.manage",)),
 )
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
@@ -44,6 +49,16 @@ def _local(value: datetime | None) -> str:
 
 
 env.filters["local"] = _local
+
+
+def _local_short(value: datetime | None) -> str:
+    """China time without the year: for narrow columns (today's work is this year's)."""
+    if value is None:
+        return ""
+    return value.astimezone(CHINA).strftime("%m-%d %H:%M")
+
+
+env.filters["localshort"] = _local_short
 
 
 def locale_of(request: Request) -> str:
@@ -65,23 +80,37 @@ def platform_namer(locale: str) -> Any:
     return name
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _context(request: Request, **context: Any) -> dict[str, Any]:
     if "lang" in request.query_params:
         request.session["lang"] = pick_locale(request.query_params["lang"], None)
     locale = locale_of(request)
     user = request.user if isinstance(request.user, HubUser) else None
-    menu = [(label, href) for label, href, fn in MENU if user and user.principal.can(fn)]
-    html = env.get_template(template).render(
-        request=request,
-        t=translator(locale),
-        platform_name=platform_namer(locale),
-        locale=locale,
-        other_locale="en" if locale == "zh-CN" else "zh-CN",
-        user=user,
-        menu=menu,
-        csrf=csrf_token(request),
-        now=datetime.now(UTC),
-        nonce=secrets.token_hex(8),
+    menu = [
+        (label, href)
+        for label, href, functions in MENU
+        if user and (not functions or any(user.principal.can(fn) for fn in functions))
+    ]
+    return {
+        "request": request,
+        "t": translator(locale),
+        "has_text": has_text,
+        "platform_name": platform_namer(locale),
+        "locale": locale,
+        "other_locale": "en" if locale == "zh-CN" else "zh-CN",
+        "user": user,
+        "menu": menu,
+        "csrf": csrf_token(request),
+        "now": datetime.now(UTC),
+        "nonce": secrets.token_hex(8),
         **context,
-    )
+    }
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = env.get_template(template).render(**_context(request, **context))
     return HTMLResponse(html, status_code=status_code)
+
+
+def render_fragment(request: Request, template: str, **context: Any) -> str:
+    """A part of a page (a queue row, say) rendered like the page would, for live updates."""
+    return env.get_template(template).render(**_context(request, **context))

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from servicehub.core.scheduler import Scheduler
-from servicehub.core.tasks import InProcessRunner
-from tests.browser.support import chromium
 from tests.factories import PASSWORD
-from tests.live import LiveHub, live_hub
+from tests.live import LiveHub
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def running_hub(tmp_path: Path) -> Iterator[LiveHub]:
-    runner = InProcessRunner(workers=2)
-    with live_hub(tmp_path, runner) as hub:
-        scheduler = Scheduler(runner, {"listener.poll_due": 0.5, "publishing.send_due": 1.0})
-        scheduler.start()
-        try:
-            yield hub
-        finally:
-            scheduler.stop()
-
-
-@pytest.fixture
-def page(running_hub: LiveHub) -> Iterator[object]:
-    with chromium() as browser:
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
 
 
 def test_operator_logs_in_sees_a_mention_arrive_and_replies(
@@ -44,12 +19,13 @@ def test_operator_logs_in_sees_a_mention_arrive_and_replies(
 
     assert isinstance(page, Page)
     hub = running_hub
-    page.goto(f"{hub.web_url}/")
+    page.goto(f"{hub.web_url}/queue")
     expect(page).to_have_url(f"{hub.web_url}/login")
     page.get_by_label("用户名").fill("zhangwei")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#whoami")).to_have_text("张伟")
+    page.goto(f"{hub.web_url}/queue")
 
     hub.sim_call(
         "POST",
@@ -61,7 +37,7 @@ def test_operator_logs_in_sees_a_mention_arrive_and_replies(
     hub.sim_call(
         "POST", "/_sim/mentions", account_uid="1902538057", text="营业厅几点关门？", screen_name="路过"
     )
-    # The page is told over SSE and reloads itself; a person just waits.
+    # The page is told over SSE and adds the rows in place; a person just waits.
     row = page.locator("td.subject a", has_text="没信号一整天了")
     expect(row).to_be_visible(timeout=20_000)
     expect(row).to_contain_text("<b>手机</b>")  # customer HTML shown as text, not rendered

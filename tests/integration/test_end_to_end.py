@@ -54,7 +54,7 @@ def test_mention_becomes_a_request_and_the_reply_reaches_the_platform(hub: LiveH
         assert request.assignee_id in (hub.world.operator_id, hub.world.operator2_id)
     with httpx.Client(base_url=hub.web_url, follow_redirects=False) as web:
         _login(web, "zhangwei" if request.assignee_id == hub.world.operator_id else "liuyang")
-        queue = web.get("/?view=mine")
+        queue = web.get("/queue?view=mine")
         assert "家里宽带断网两天了" in queue.text
         page = web.get(f"/requests/{request.id}")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

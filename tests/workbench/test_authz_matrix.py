@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from servicehub.core.db import utcnow
 from servicehub.core.models import (
     AuditEvent,
     CustomerIdentity,
@@ -25,8 +27,12 @@ from servicehub.core.models import (
 )
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user
+from servicehub.leads.actions import do_create_lead
 from servicehub.workbench.app import create_app
-from tests.factories import PASSWORD, World, build_world
+from servicehub.workday.announcements import do_post_announcement
+from servicehub.workday.snippets import do_create_snippet
+from servicehub.workorders.actions import do_open_work_order
+from tests.factories import PASSWORD, World, build_world, principal_of
 from tests.workbench.conftest import csrf_of, hear, login
 
 ROLES = ("anon", "admin", "manager", "zhangwei", "lina", "psup", "zhaolei")
@@ -46,6 +52,12 @@ class Ids:
     role: int
     inhouse_user: int  # someone whose presence only in-house / all-scope managers may set
     account: int  # the in-house account
+    order_in: int  # a work order on ``mine`` sent to 刘洋 (in-house only)
+    order_out: int  # a work order on ``mine`` sent to the partner company
+    lead: int  # 张伟's sales lead on ``mine``
+    snippet: int  # a snippet for the in-house company
+    ann: int  # an announcement for the in-house company
+    customer: int  # the customer of ``mine``
     cmine: int = 0  # the customer of ``mine``, and its one identity
     ident_mine: int = 0
     ctheirs: int = 0  # the customer of ``theirs``, and its one identity
@@ -63,13 +75,19 @@ def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
     return table
 
 
-ADMIN_ONLY = {"default": DENY, "admin": OK}
-REQ_MINE = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
-REQ_THEIRS = {"zhangwei": HIDE, "zhaolei": HIDE}
+Outcomes = dict[str, str | int]
+ADMIN_ONLY: Outcomes = {"default": DENY, "admin": OK}
+IN_HOUSE_ONLY: Outcomes = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
+SUPERVISORS: Outcomes = {"default": DENY, "admin": OK, "manager": OK}  # in-house supervisors: scope ALL
+# A work order sent to the partner company: the partner is its receiving side.
+RECEIVER_OUT: Outcomes = {"zhangwei": DENY, "zhaolei": HIDE}
+ORIGIN_OUT: Outcomes = {"lina": DENY, "psup": DENY, "zhaolei": HIDE}
+REQ_MINE: Outcomes = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
+REQ_THEIRS: Outcomes = {"zhangwei": HIDE, "zhaolei": HIDE}
 # Phone / CRM / SMS / e-mail / identities: operators on their own accounts; managers read but
 # may not; partners see their requests but do none of it (by default).
-CONTACT_MINE = {"manager": DENY, **REQ_MINE}
-CONTACT_THEIRS = {"manager": DENY, "lina": DENY, "psup": DENY, **REQ_THEIRS}
+CONTACT_MINE: Outcomes = {"manager": DENY, **REQ_MINE}
+CONTACT_THEIRS: Outcomes = {"manager": DENY, "lina": DENY, "psup": DENY, **REQ_THEIRS}
 
 # (method, path, body, expectations). Bodies pass authorization but may fail validation (422 is "allowed").
 MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = [
@@ -149,9 +167,6 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("GET", "/admin/listening", None, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/admin/listening", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/admin/listening/{task}", {"name": ""}, expect(LOGIN, **ADMIN_ONLY)),
-    ("GET", "/admin/terms", None, expect(LOGIN, **ADMIN_ONLY)),
-    ("POST", "/admin/terms", {"terms": ""}, expect(LOGIN, **ADMIN_ONLY)),
-    ("POST", "/admin/terms/999999/remove", {}, expect(LOGIN, default=DENY, admin=HIDE)),
     ("POST", "/requests/{mine}/resolve", {}, expect(LOGIN, **REQ_MINE)),
     ("POST", "/requests/{theirs}/resolve", {}, expect(LOGIN, **REQ_THEIRS)),
     ("POST", "/requests/{mine}/replies/999999/retry", {}, expect(LOGIN, default=HIDE)),
@@ -186,19 +201,82 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/customers/{ctheirs}/identities/{ident_theirs}/unlink", {}, expect(LOGIN, **CONTACT_THEIRS)),
     ("POST", "/accounts/connect/{app}", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/accounts/connect/{oauth}", {"display_name": ""}, expect(LOGIN, default=DENY, admin=HIDE)),
+    # -- the operator's day: home, live rows, notifications, announcements, snippets
+    ("GET", "/queue", None, expect(LOGIN)),
+    ("GET", "/api/queue/rows", None, expect(401)),
+    ("GET", "/notifications", None, expect(LOGIN)),
+    ("POST", "/notifications/read", {}, expect(LOGIN)),
+    ("GET", "/api/notifications", None, expect(401)),
+    ("GET", "/announcements", None, expect(LOGIN)),
+    ("POST", "/announcements", {"title": "", "audience": "all"}, expect(LOGIN, **SUPERVISORS)),
+    ("POST", "/announcements/{ann}/read", {}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/announcements/{ann}/remove", {}, expect(LOGIN, **SUPERVISORS, psup=HIDE)),
+    ("GET", "/snippets", None, expect(LOGIN)),
+    ("POST", "/snippets", {"title": "", "body": "", "audience": "all"}, expect(LOGIN, **SUPERVISORS)),
+    (
+        "POST",
+        "/snippets/{snippet}",
+        {"title": "", "audience": "all"},
+        expect(LOGIN, **SUPERVISORS, psup=HIDE),
+    ),
+    ("POST", "/snippets/{snippet}/delete", {}, expect(LOGIN, **SUPERVISORS, psup=HIDE)),
+    # -- beside a request: notes, who is viewing, the customer's tier
+    ("GET", "/requests/{mine}/next", None, expect(LOGIN, **REQ_MINE)),
+    ("GET", "/requests/{theirs}/next", None, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/requests/{mine}/notes", {"note": ""}, expect(LOGIN, **REQ_MINE)),
+    ("POST", "/requests/{theirs}/notes", {"note": ""}, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/api/requests/{mine}/viewing", {"json": {"mode": "viewing"}}, expect(401, **REQ_MINE)),
+    ("POST", "/api/requests/{theirs}/viewing", {"json": {"mode": "viewing"}}, expect(401, **REQ_THEIRS)),
+    ("POST", "/customers/{customer}/tier", {"tier": "9"}, expect(LOGIN, **SUPERVISORS)),
+    # -- work orders (steps in an order that keeps each one meaningful for every role)
+    ("GET", "/workorders", None, expect(LOGIN)),
+    ("GET", "/workorders/{order_in}", None, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("GET", "/workorders/{order_out}", None, expect(LOGIN, zhaolei=HIDE)),
+    ("GET", "/workorders/999999", None, expect(LOGIN, default=HIDE)),
+    (
+        "POST",
+        "/requests/{mine}/workorders",
+        {"kind": "billing", "description": ""},
+        expect(LOGIN, **REQ_MINE),
+    ),
+    (
+        "POST",
+        "/requests/{theirs}/workorders",
+        {"kind": "billing", "description": ""},
+        expect(LOGIN, **REQ_THEIRS),
+    ),
+    ("POST", "/workorders/{order_in}/accept", {}, expect(LOGIN, zhangwei=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/workorders/{order_out}/accept", {}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_out}/send-back", {"note": ""}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_out}/progress", {"note": ""}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_out}/return", {"note": ""}, expect(LOGIN, **RECEIVER_OUT)),
+    ("POST", "/workorders/{order_in}/send-back", {"note": ""}, expect(LOGIN, zhangwei=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/workorders/{order_out}/reopen", {"note": ""}, expect(LOGIN, **ORIGIN_OUT)),
+    ("POST", "/workorders/{order_out}/close", {}, expect(LOGIN, **ORIGIN_OUT)),
+    ("POST", "/workorders/{order_in}/close", {}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    # -- sales leads (partners see only their own company's)
+    ("GET", "/leads", None, expect(LOGIN)),
+    ("GET", "/leads/export.csv", None, expect(LOGIN, **SUPERVISORS)),
+    ("GET", "/leads/{lead}", None, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("GET", "/leads/999999", None, expect(LOGIN, default=HIDE)),
+    ("POST", "/leads/{lead}", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/leads/{lead}/stage", {"stage": "won"}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/leads/{lead}/owner", {"user_id": "{inhouse_user}"}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("POST", "/requests/{mine}/leads", {"product": ""}, expect(LOGIN, **REQ_MINE)),
+    ("POST", "/requests/{theirs}/leads", {"product": ""}, expect(LOGIN, **REQ_THEIRS)),
+    ("POST", "/customers/{customer}/leads", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
 ]
 # Checked outside the loop: /login POST and /logout (test_pages), /events (an endless stream:
-# only its guard is called here), /push (platform signatures, not roles: tests/listener),
-# /callbacks/sms (the gateway's signature, not roles: tests/contact/test_delivery.py).
+# only its guard is called here), /push (platform signatures, not roles: tests/listener).
 ELSEWHERE = {
-    ("POST", "/callbacks/sms/{provider}"),
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/events"),
     ("GET", "/push/{platform}/{account_id}"),
     ("POST", "/push/{platform}/{account_id}"),
+    ("POST", "/callbacks/sms/{provider}"),  # the gateway's signature, not roles: tests/contact
 }
 
 
@@ -226,28 +304,51 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
         s.add(rule)
         s.flush()
         role_id = s.scalars(select(User).where(User.id == world.admin_id)).one().roles[0].id
+        del psup
+        base = (mine, theirs, victim.id, team.id, rule.id, task.id, role_id, world.operator2_id)
         customers = {rid: s.get(ServiceRequest, rid).customer_id for rid in (mine, theirs)}  # type: ignore[union-attr]
         identity = {
             c: s.scalars(select(CustomerIdentity.id).where(CustomerIdentity.customer_id == c)).one()
             for c in customers.values()
         }
-        ids = Ids(
+        contact = (customers[mine], identity[customers[mine]], customers[theirs], identity[customers[theirs]])
+    return world, Ids(*base, world.inhouse_account_id, *_workday_rows(sqlite_runtime, world, mine), *contact)
+
+
+def _workday_rows(runtime: Runtime, world: World, mine: int) -> tuple[int, int, int, int, int, int]:
+    """A work order each way, a lead, a snippet and an announcement -- made by their actions."""
+    with runtime.sessions() as s:
+        zhangwei, manager = principal_of(s, world.operator_id), principal_of(s, world.manager_id)
+    due = utcnow() + timedelta(days=1)
+    with runtime.sessions() as s:
+        order_in = do_open_work_order(
+            s,
+            runtime,
+            zhangwei,
             mine,
-            theirs,
-            victim.id,
-            team.id,
-            rule.id,
-            task.id,
-            role_id,
-            world.operator2_id,
-            world.inhouse_account_id,
-            customers[mine],
-            identity[customers[mine]],
-            customers[theirs],
-            identity[customers[theirs]],
+            kind="billing",
+            description="核查",
+            target=f"user:{world.operator2_id}",
+            due_at=due,
         )
-        del psup
-    return world, ids
+        order_out = do_open_work_order(
+            s,
+            runtime,
+            zhangwei,
+            mine,
+            kind="broadband",
+            description="上门",
+            target=f"org:{world.partner_org_id}",
+            due_at=due,
+        )
+        lead = do_create_lead(s, runtime, zhangwei, request_id=mine, product="5G 套餐升级", value=199)
+        in_house = f"org:{world.inhouse_org_id}"
+        snippet = do_create_snippet(s, manager, title="问候", body="{客户名称}您好", audience=in_house)
+        ann = do_post_announcement(s, manager, title="系统升级", body="", audience=in_house)
+        customer = s.get(ServiceRequest, mine)
+        assert customer is not None
+        s.commit()
+        return order_in.id, order_out.id, lead.id, snippet.id, ann.id, customer.customer_id
 
 
 @pytest.fixture
@@ -370,7 +471,7 @@ def test_lists_and_counts_hold_only_rows_in_scope(
     inhouse_ok = role in ("admin", "manager", "zhangwei")
     partner_ok = role in ("admin", "manager", "lina", "psup")
     assert (ids.mine in seen, ids.theirs in seen) == (inhouse_ok, partner_ok)
-    page = app_client.get("/?view=all").text
+    page = app_client.get("/queue?view=all").text
     assert (SECRET_INHOUSE in page, SECRET_PARTNER in page) == (inhouse_ok, partner_ok)
     assert f"共 {VISIBLE[role]} 条" in page
     accounts = app_client.get("/accounts").text

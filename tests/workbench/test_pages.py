@@ -42,7 +42,7 @@ def test_operator_sees_requests_of_own_org_only(
         sqlite_runtime, world.partner_account_id, "4900000000000002", "上海这边信号差", author_uid="9"
     )
     login(client, "zhangwei")
-    page = client.get("/?view=all")
+    page = client.get("/queue?view=all")
     assert page.status_code == 200
     assert "宽带断网三天了" in page.text and "上海这边信号差" not in page.text
     assert client.get(f"/requests/{mine}").status_code == 200

@@ -3,6 +3,7 @@
 from servicehub.core.models.accounts import Account, AccountKind, AccountOperator, Health, PollCursor
 from servicehub.core.models.audit import AuditEvent
 from servicehub.core.models.customers import CrmEntry, Customer, CustomerIdentity
+from servicehub.core.models.leads import LeadEvent, LeadStage, SalesLead
 from servicehub.core.models.lexicon import KeywordTerm
 from servicehub.core.models.messages import ListeningTask, Message
 from servicehub.core.models.org import (
@@ -33,6 +34,15 @@ from servicehub.core.models.requests import (
     ServiceRequest,
 )
 from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
+from servicehub.core.models.workday import (
+    Announcement,
+    AnnouncementRead,
+    Notification,
+    RequestNote,
+    RequestViewer,
+    Snippet,
+)
+from servicehub.core.models.workorders import WorkOrder, WorkOrderKind, WorkOrderState, WorkOrderStep
 
 __all__ = [
     "CONTACT_KINDS",
@@ -41,6 +51,8 @@ __all__ = [
     "Account",
     "AccountKind",
     "AccountOperator",
+    "Announcement",
+    "AnnouncementRead",
     "Assignment",
     "AuditEvent",
     "CrmEntry",
@@ -51,8 +63,11 @@ __all__ = [
     "Grant",
     "Health",
     "KeywordTerm",
+    "LeadEvent",
+    "LeadStage",
     "ListeningTask",
     "Message",
+    "Notification",
     "OrgKind",
     "Organization",
     "OutboundKind",
@@ -60,15 +75,23 @@ __all__ = [
     "PollCursor",
     "Presence",
     "Priority",
+    "RequestNote",
     "RequestState",
+    "RequestViewer",
     "Role",
     "RoutingPolicy",
     "RoutingRule",
+    "SalesLead",
     "Scope",
     "ServiceRequest",
+    "Snippet",
     "Strategy",
     "Team",
     "User",
+    "WorkOrder",
+    "WorkOrderKind",
+    "WorkOrderState",
+    "WorkOrderStep",
     "user_roles",
     "user_teams",
 ]

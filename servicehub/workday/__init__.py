@@ -1,0 +1,1 @@
+"""An operator's day around the requests: announcements from supervisors and canned replies."""
