@@ -220,7 +220,7 @@ def test_no_page_shows_a_raw_code(
     client.get("/audit")  # so the audit log has denials and logins to show
     paths = [
         "/",
-        "/?view=all",
+        "/queue?view=all",
         f"/requests/{busy_hub['weibo']}",
         f"/requests/{busy_hub['wechat']}",
         "/accounts",

@@ -24,7 +24,7 @@ MASKED_PHONE, MASKED_ID = "138****5678", "110101***********4"
 def _pages(client: TestClient, request_id: int, customer_id: int) -> dict[str, str]:
     return {
         "request": client.get(f"/requests/{request_id}").text,
-        "queue": client.get("/?view=all").text,
+        "queue": client.get("/queue?view=all").text,
         "api list": client.get("/api/requests?view=all").text,
         "api detail": client.get(f"/api/requests/{request_id}").text,
         "customer": client.get(f"/customers/{customer_id}").text,
