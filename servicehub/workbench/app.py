@@ -22,6 +22,7 @@ from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
 from servicehub.workbench import accounts, admin, api, audit_log, customers, live, pages, review
 from servicehub.workbench.i18n import translator
+from servicehub.workbench.limits import BodyLimit
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
 
@@ -125,6 +126,7 @@ def create_app(runtime: Runtime) -> Starlette:
     ]
     middleware = [
         Middleware(SecurityHeaders),
+        Middleware(BodyLimit),
         Middleware(
             SessionMiddleware,
             secret_key=runtime.secret,

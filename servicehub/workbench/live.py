@@ -14,7 +14,6 @@ from servicehub.core.runtime import Runtime
 from servicehub.listener.push import PushRejected, receive_push, verify_echo
 from servicehub.workbench.security import guard
 
-MAX_PUSH_BYTES = 256 * 1024
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -53,9 +52,7 @@ async def push(request: Request) -> Response:
         if request.method == "GET":
             echo = await run_in_threadpool(verify_echo, runtime, platform, account_id, params)
             return PlainTextResponse(echo)
-        body = await request.body()
-        if len(body) > MAX_PUSH_BYTES:
-            return PlainTextResponse("payload too large", status_code=413)
+        body = await request.body()  # capped by limits.BodyLimit before it is read
         result = await run_in_threadpool(
             receive_push, runtime, platform, account_id, params, body, request.headers.get("content-type", "")
         )
