@@ -96,9 +96,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     from servicehub.core import migrate
+    from servicehub.core.errors import ActionError
     from servicehub.core.roles import ensure_default_roles
     from servicehub.core.runtime import Runtime
-    from servicehub.core.users import UserError, create_user, ensure_org
+    from servicehub.core.users import create_user, ensure_org
 
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
@@ -117,7 +118,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
                 display_name=args.display_name,
             )
             print(f"created user {user.username} (id {user.id})")
-    except UserError as exc:
+    except ActionError as exc:
         raise CliError(str(exc)) from exc
     return 0
 

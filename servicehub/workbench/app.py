@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -20,11 +19,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
-from servicehub.workbench import accounts, admin, api, audit_log, customers, live, pages, review
+from servicehub.workbench import (
+    account_security,
+    accounts,
+    admin,
+    api,
+    audit_log,
+    customers,
+    live,
+    pages,
+    review,
+)
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.limits import BodyLimit
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
+from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend, SessionCookies
 
 STATIC = Path(__file__).parent / "static"
 
@@ -39,9 +48,15 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """The same headers on every answer; HSTS too when the hub is served over https."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +66,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"].extend(SECURITY_HEADERS)
+                message["headers"].extend(self.headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -113,6 +128,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def create_app(runtime: Runtime) -> Starlette:
     routes = [
         *pages.ROUTES,
+        *account_security.ROUTES,
         *accounts.ROUTES,
         *review.ROUTES,
         *customers.ROUTES,
@@ -124,17 +140,11 @@ def create_app(runtime: Runtime) -> Starlette:
         *admin.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+    https = runtime.settings.public_url.startswith("https://")
     middleware = [
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, https=https),
         Middleware(BodyLimit),
-        Middleware(
-            SessionMiddleware,
-            secret_key=runtime.secret,
-            session_cookie="hub_session",
-            max_age=runtime.settings.web.session_max_age_seconds,
-            same_site="lax",
-            https_only=runtime.settings.public_url.startswith("https"),
-        ),
+        Middleware(SessionCookies, secure=https, max_age=runtime.settings.web.session_max_age_seconds),
         Middleware(AuthenticationMiddleware, backend=SessionAuthBackend(runtime)),
     ]
     app = Starlette(

@@ -52,6 +52,7 @@ VALUE_FAMILIES: dict[str, tuple[str, ...]] = {
     "after": ("presence", "priority"),
     "reason": ("drop", "presence_reason"),
     "why": ("why",),
+    "by_what": ("lock_by",),
 }
 
 

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 from servicehub.adapters import registry
 from servicehub.adapters.errors import Unsupported
 from servicehub.workbench.i18n import pick_locale, translator
-from servicehub.workbench.security import HubUser, csrf_token
+from servicehub.workbench.security import HubUser, cookie_state, csrf_token, set_language
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHINA = timezone(timedelta(hours=8))
@@ -48,7 +48,7 @@ env.filters["local"] = _local
 
 def locale_of(request: Request) -> str:
     user = request.user if isinstance(request.user, HubUser) else None
-    requested = request.query_params.get("lang") or request.session.get("lang")
+    requested = request.query_params.get("lang") or cookie_state(request).lang
     return pick_locale(requested, user.locale if user else None)
 
 
@@ -67,7 +67,7 @@ def platform_namer(locale: str) -> Any:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     if "lang" in request.query_params:
-        request.session["lang"] = pick_locale(request.query_params["lang"], None)
+        set_language(request, pick_locale(request.query_params["lang"], None))
     locale = locale_of(request)
     user = request.user if isinstance(request.user, HubUser) else None
     menu = [(label, href) for label, href, fn in MENU if user and user.principal.can(fn)]

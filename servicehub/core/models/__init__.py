@@ -26,6 +26,7 @@ from servicehub.core.models.requests import (
     ServiceRequest,
 )
 from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
+from servicehub.core.models.sessions import WebSession
 
 __all__ = [
     "OPEN_STATES",
@@ -59,6 +60,7 @@ __all__ = [
     "Strategy",
     "Team",
     "User",
+    "WebSession",
     "user_roles",
     "user_teams",
 ]
