@@ -133,22 +133,6 @@ def signed_in(session: Session, token: str, *, ip: str = "") -> SignedIn | None:
     return SignedIn(web.id, principal_for(user, ip=ip), user.locale)
 
 
-def still_signed_in(session: Session, session_id: int) -> bool:
-    """Whether a session (of an open live-update stream) may go on."""
-    now = utcnow()
-    row = session.execute(
-        select(WebSession.id)
-        .join(User, User.id == WebSession.user_id)
-        .where(
-            WebSession.id == session_id,
-            WebSession.revoked_at.is_(None),
-            WebSession.expires_at > now,
-            User.is_active.is_(True),
-        )
-    ).first()
-    return row is not None
-
-
 def end_sessions(session: Session, user_id: int, *, keep: int | None = None) -> int:
     """Revoke every live session of ``user_id`` (but ``keep``); how many were ended."""
     stmt = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))

@@ -109,7 +109,9 @@ def do_queue_reply(
     session.flush()
     audit.record(session, "reply.queued", "request", request.id, by=who, outbound_id=outbound.id)
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
-    runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
+    runtime.publish_on_commit(
+        session, {"type": "request", "request_id": request.id, "account_id": request.account_id}
+    )
     return outbound
 
 
@@ -126,7 +128,12 @@ def do_retry_outbound(session: Session, runtime: Runtime, who: Principal, outbou
     outbound.error, outbound.error_kind = "", None
     audit.record(session, "reply.retried", "outbound", outbound.id, by=who, before=str(before))
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
-    runtime.publish_on_commit(session, {"type": "request", "request_id": outbound.request_id})
+    runtime.publish_on_commit(session, _request_event(outbound))
+
+
+def _request_event(outbound: OutboundMessage) -> dict[str, object]:
+    """The live event saying a reply of this request changed (with its account, for scoping)."""
+    return {"type": "request", "request_id": outbound.request_id, "account_id": outbound.account_id}
 
 
 def claim(runtime: Runtime, outbound_id: int) -> bool:
@@ -161,7 +168,7 @@ def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
         else:
             _sent(session, outbound, ref)
         if outbound.request_id is not None:
-            runtime.publish_on_commit(session, {"type": "request", "request_id": outbound.request_id})
+            runtime.publish_on_commit(session, _request_event(outbound))
         session.commit()
         return outbound.state
 
@@ -255,7 +262,7 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
                 "sending was interrupted; check on the platform whether it arrived",
             )
             if outbound.request_id is not None:
-                runtime.publish_on_commit(session, {"type": "request", "request_id": outbound.request_id})
+                runtime.publish_on_commit(session, _request_event(outbound))
         return [o.id for o in stuck]
 
 

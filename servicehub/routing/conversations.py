@@ -152,7 +152,10 @@ def finish_routing(session: Session, runtime: Runtime, joined: Joined) -> list[i
     grown = [request_id for request_id in touched if request_id not in fresh]
     raise_priorities(session, runtime, [r for r in joined.requests.values() if r.id not in fresh])
     if grown:  # new requests are announced by their assignment
-        runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})
+        accounts = sorted({r.account_id for r in joined.requests.values() if r.id not in fresh})
+        runtime.publish_on_commit(
+            session, {"type": "requests", "request_ids": grown, "account_ids": accounts}
+        )
     return touched
 
 

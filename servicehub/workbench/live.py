@@ -5,39 +5,68 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
+from servicehub.core.auth import signed_in
+from servicehub.core.event_scope import names_something, sees_everything, visible_event
+from servicehub.core.permissions import Principal
 from servicehub.core.runtime import Runtime
 from servicehub.listener.push import PushRejected, receive_push, verify_echo
-from servicehub.workbench.security import guard
+from servicehub.workbench.security import HubUser, client_ip, cookie_state, guard
 
 KEEPALIVE_SECONDS = 15.0
+RECHECK_SECONDS = 5.0  # how soon a stream notices that its session ended
 
 
 @guard(page=False)
 async def events(request: Request) -> Response:
-    """Change notifications for the open page; the page re-reads what it shows."""
-    runtime: Runtime = request.app.state.runtime
+    """Change notifications for the open page; the page re-reads what it shows.
 
+    Each event goes out only as far as it concerns what this user may see (``core.event_scope``),
+    and the stream ends within :data:`RECHECK_SECONDS` of its session ending (logout elsewhere,
+    deactivation, a password reset) -- or of the server stopping.
+    """
+    runtime: Runtime = request.app.state.runtime
     stopping: asyncio.Event = request.app.state.stopping
+    user = request.user
+    assert isinstance(user, HubUser)
+    token, ip = cookie_state(request).token, client_ip(request)
+
+    def still_signed_in() -> Principal | None:
+        with runtime.sessions() as session:
+            found = signed_in(session, token, ip=ip)
+            session.commit()
+            return found.principal if found is not None else None
+
+    def scoped(who: Principal, event: dict[str, Any]) -> dict[str, Any] | None:
+        with runtime.sessions() as session:
+            return visible_event(session, who, event)
 
     async def stream() -> AsyncIterator[str]:
-        yield "retry: 3000\n\n"
-        quiet = 0.0
+        clock = asyncio.get_running_loop().time
+        who: Principal | None = user.principal
+        recheck = last_sent = clock()
         async with runtime.events.subscribe() as feed:
+            yield "retry: 3000\n\n"  # listening from here on
             while not stopping.is_set():  # the server is shutting down: end the stream cleanly
+                if clock() - recheck >= RECHECK_SECONDS:
+                    who, recheck = await run_in_threadpool(still_signed_in), clock()
+                if who is None:
+                    return  # the session ended: so does the stream
                 event = await feed.get(timeout=1.0)
-                if event is None:
-                    quiet += 1.0
-                    if quiet >= KEEPALIVE_SECONDS:
-                        quiet = 0.0
-                        yield ": keep-alive\n\n"
-                    continue
-                quiet = 0.0
-                yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
+                shown = None
+                if event is not None and who.can("request.view") and names_something(event):
+                    shown = event if sees_everything(who) else await run_in_threadpool(scoped, who, event)
+                if shown is not None:
+                    last_sent = clock()
+                    yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"
+                elif clock() - last_sent >= KEEPALIVE_SECONDS:
+                    last_sent = clock()
+                    yield ": keep-alive\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
