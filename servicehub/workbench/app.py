@@ -135,7 +135,7 @@ def create_app(runtime: Runtime) -> Starlette:
         *audit_log.ROUTES,
         *api.ROUTES,
         Route("/events", live.events),
-        Route("/push/{platform:str}/{account_id:int}", live.push, methods=["GET", "POST"]),
+        Route("/push/{platform:str}/{account_id:id}", live.push, methods=["GET", "POST"]),
         Route("/healthz", live.healthz),
         *admin.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from servicehub.core.audit import AuditFilter, actions_seen, list_events
 from servicehub.core.models import Account, User
 from servicehub.core.permissions import FUNCTIONS, restrict
-from servicehub.workbench.forms import principal, runtime_of
+from servicehub.workbench.forms import id_or_none, principal, runtime_of
 from servicehub.workbench.i18n import has_text, translator
 from servicehub.workbench.rendering import CHINA, locale_of, platform_namer, render
 from servicehub.workbench.security import guard
@@ -35,10 +35,6 @@ def _day(text: str) -> datetime | None:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=CHINA)
     except ValueError:
         return None
-
-
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 19 else None
 
 
 # Which catalog families a detail's coded values come from, by detail name.
@@ -105,11 +101,11 @@ async def audit_page(request: Request) -> Response:
     params = request.query_params
     since, until = _day(params.get("since", "")), _day(params.get("until", ""))
     query = AuditFilter(
-        actor_id=_number(params.get("actor", "")),
+        actor_id=id_or_none(params.get("actor", "")),
         action=params.get("action", "")[:64],
         since=since,
         until=until + timedelta(days=1) if until else None,
-        before=_number(params.get("before", "")),
+        before=id_or_none(params.get("before", "")),
     )
     runtime, who = runtime_of(request), principal(request)
 

@@ -25,4 +25,4 @@ async def customer_page(request: Request) -> Response:
     return render(request, "customer.html", history=await run_in_threadpool(load))
 
 
-ROUTES = [Route("/customers/{customer_id:int}", customer_page)]
+ROUTES = [Route("/customers/{customer_id:id}", customer_page)]

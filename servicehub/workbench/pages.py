@@ -169,8 +169,8 @@ ROUTES: list[BaseRoute] = [
     Route("/login", login_submit, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/", queue_page, name="queue"),
-    Route("/requests/{request_id:int}", request_page),
-    Route("/requests/{request_id:int}/reply", reply_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/resolve", resolve_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/replies/{outbound_id:int}/retry", retry_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}", request_page),
+    Route("/requests/{request_id:id}/reply", reply_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/resolve", resolve_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/replies/{outbound_id:id}/retry", retry_submit, methods=["POST"]),
 ]
