@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 from collections.abc import Sequence
 
 from servicehub.core.db import check_connection
 from servicehub.core.errors import HubError
+from servicehub.core.logs import configure_logging
 from servicehub.core.settings import load_settings
 
 
@@ -24,11 +24,10 @@ class CliError(HubError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
+        configure_logging(
+            json_lines=load_settings(args.settings).hub.mode == "production", verbose=args.verbose
+        )
         result: int = args.func(args)
         return result
     except HubError as exc:

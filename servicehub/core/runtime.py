@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicehub.core import metrics
 from servicehub.core.db import make_engine, make_session_factory, on_commit
 from servicehub.core.events import EventBus, InProcessBus, RedisBus
 from servicehub.core.security import TokenVault, secret_key
@@ -91,6 +92,7 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         # One channel per hub database, so two hubs sharing a Redis server never hear each other.
         events = RedisBus(settings.redis.url, channel=f"{redis_prefix(settings)}events")
         counters = RedisCounters(settings.redis.url, prefix=f"{redis_prefix(settings)}login:")
+        metrics.use(metrics.RedisStore(settings.redis.url, prefix=f"{redis_prefix(settings)}metrics:"))
     security = settings.security
     secret = secret_key(settings)
     return Runtime(

@@ -35,7 +35,7 @@ from servicehub.adapters.errors import (
     TokenExpired,
     Unsupported,
 )
-from servicehub.core import audit
+from servicehub.core import audit, metrics
 from servicehub.core.db import utcnow
 from servicehub.core.errors import ActionError
 from servicehub.core.models import (
@@ -221,6 +221,7 @@ def _failed(session: Session, account: Account, outbound: OutboundMessage, exc: 
         account.health = Health.RATE_LIMITED
         account.rate_limited_until = exc.reset_at
     _settle(session, outbound, state, kind, str(exc))
+    metrics.count_on_commit(session, "outbox_failures", {(account.platform, str(kind)): 1})
     log.warning("sending outbound %s failed: %s", outbound.id, exc)
 
 

@@ -27,12 +27,14 @@ from servicehub.workbench import (
     audit_log,
     customers,
     live,
+    ops,
     pages,
     review,
 )
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.limits import BodyLimit
 from servicehub.workbench.rendering import locale_of, render
+from servicehub.workbench.request_ids import RequestIds
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend, SessionCookies
 
 STATIC = Path(__file__).parent / "static"
@@ -137,11 +139,14 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/events", live.events),
         Route("/push/{platform:str}/{account_id:id}", live.push, methods=["GET", "POST"]),
         Route("/healthz", live.healthz),
+        Route("/readyz", live.readyz),
+        *ops.ROUTES,
         *admin.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     https = runtime.settings.public_url.startswith("https://")
     middleware = [
+        Middleware(RequestIds),
         Middleware(SecurityHeaders, https=https),
         Middleware(BodyLimit),
         Middleware(SessionCookies, secure=https, max_age=runtime.settings.web.session_max_age_seconds),

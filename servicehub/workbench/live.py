@@ -90,16 +90,44 @@ async def push(request: Request) -> Response:
     return PlainTextResponse(result.answer, headers={"X-Stored": str(result.stored)})
 
 
-async def healthz(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-
-    def check() -> bool:
+def _checks(runtime: Runtime) -> dict[str, str]:
+    """What each dependency says: "ok" or the first 200 characters of its error."""
+    found: dict[str, str] = {}
+    try:
         with runtime.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-        return True
-
-    try:
-        await run_in_threadpool(check)
+        found["database"] = "ok"
     except Exception as exc:  # report, don't crash the probe
-        return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
+        found["database"] = str(exc)[:200]
+    if runtime.settings.hub.mode == "production":  # embedded mode needs no Redis
+        try:
+            import redis
+
+            redis.Redis.from_url(
+                runtime.settings.redis.url, socket_timeout=2, socket_connect_timeout=2
+            ).ping()
+            found["redis"] = "ok"
+        except Exception as exc:
+            found["redis"] = str(exc)[:200]
+    return found
+
+
+def _answer(checks: dict[str, str], *, stopping: bool = False) -> Response:
+    failed = {name: error for name, error in checks.items() if error != "ok"}
+    if failed or stopping:
+        return JSONResponse(
+            {"ok": False, **failed, **({"stopping": True} if stopping else {})}, status_code=503
+        )
     return JSONResponse({"ok": True})
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness with dependencies: ``{"ok": true}``, or 503 naming what failed (database, Redis)."""
+    return _answer(await run_in_threadpool(_checks, request.app.state.runtime))
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness for a load balancer: as /healthz, and 503 once the process is shutting down,
+    so traffic drains away before the live streams are ended."""
+    stopping: asyncio.Event = request.app.state.stopping
+    return _answer(await run_in_threadpool(_checks, request.app.state.runtime), stopping=stopping.is_set())
