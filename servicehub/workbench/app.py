@@ -27,6 +27,7 @@ from servicehub.workbench import (
     audit_log,
     customers,
     live,
+    openapi,
     ops,
     pages,
     review,
@@ -141,6 +142,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/healthz", live.healthz),
         Route("/readyz", live.readyz),
         *ops.ROUTES,
+        *openapi.ROUTES,
         *admin.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -155,6 +155,9 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/accounts/connect/{oauth}", {"display_name": ""}, expect(LOGIN, default=DENY, admin=HIDE)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
+    ("GET", "/readyz", None, expect(OK)),
+    ("GET", "/metrics", None, expect(HIDE, default=HIDE)),  # for configured scrapers only, not roles
+    ("GET", "/api/openapi.json", None, expect(OK)),
     ("GET", "/password", None, expect(LOGIN)),
     ("POST", "/password", {"current": "wrong", "new": "x", "repeated": "x"}, expect(LOGIN)),
     ("POST", "/admin/users/{victim}/password", {"password": "short"}, expect(LOGIN, **ADMIN_ONLY)),
