@@ -169,7 +169,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
     ensure_port_free(runtime.settings.web.host, runtime.settings.web.port, "[web].port")
-    serve(create_app(runtime), runtime.settings.web.host, runtime.settings.web.port)
+    web = runtime.settings.web
+    serve(create_app(runtime), web.host, web.port, forwarded_allow_ips=web.forwarded_allow_ips)
     return 0
 
 
