@@ -15,6 +15,7 @@ from servicehub import demo
 from servicehub.core import security
 from servicehub.core.auth import do_log_in
 from servicehub.core.models import User
+from servicehub.core.passwords import check_new_password
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import DEMO_VALUES, SettingsError, load_settings
 from servicehub.core.throttle import Counters, LoginThrottle, MemoryCounters, RedisCounters
@@ -146,3 +147,9 @@ def test_failures_counted_in_one_process_lock_the_name_in_another(
     assert second.locked(["zhangwei", "liuyang"]).keys() == {"zhangwei"}
     first.unlock("zhangwei")
     assert second.lock("zhangwei", "10.9.9.9") is None
+
+
+def test_the_demos_generated_passwords_pass_the_policy(tmp_path: Path) -> None:
+    for n in range(20):
+        for username, password in demo._logins(tmp_path / str(n)).items():
+            check_new_password(password, personal=(username,))
