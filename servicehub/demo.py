@@ -24,6 +24,7 @@ from servicehub.accounts.registration import register_account, register_with_cre
 from servicehub.accounts.sources import set_sources
 from servicehub.adapters.base import Source
 from servicehub.adapters.simulator import corpus
+from servicehub.adapters.simulator.config import SimConfig
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Organization, OrgKind, User
@@ -31,6 +32,7 @@ from servicehub.core.roles import DEFAULT_ROLES, ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
+from servicehub.demo_contact import seed_contact_demo
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class DemoUser:
 
 
 HQ, PARTNER = "总部客服中心", "华信外包服务有限公司"
+DEMO_CUSTOMERS = 1200
 USERS = (
     DemoUser("admin", "系统管理员", "administrator", HQ),
     DemoUser("manager", "王主管", "manager", HQ),
@@ -67,7 +70,9 @@ class DemoSimulator:
     @classmethod
     def start(cls, settings: Settings) -> DemoSimulator:
         cfg = settings.simulator
-        return cls(run_simulator_in_thread(cfg.host, cfg.port, seed=cfg.seed, rate=0.0))
+        # An official account hears from a great many people, most of them once in a while.
+        config = SimConfig(seed=cfg.seed, customers=DEMO_CUSTOMERS, customer_skew=0.5)
+        return cls(run_simulator_in_thread(cfg.host, cfg.port, seed=cfg.seed, rate=0.0, config=config))
 
     def platform_settings(self, settings: Settings) -> dict[str, dict[str, Any]]:
         """The platforms table with every API base pointed at this simulator."""
@@ -105,6 +110,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
                     roles=[demo.role],
                     display_name=demo.display_name,
                 )
+    seed_contact_demo(runtime)
     if simulator is None:
         return logins
     weibo = runtime.settings.platforms.get("weibo", {})
@@ -218,10 +224,12 @@ class WeChatFeeder:
         self._stop.set()
 
     def _run(self) -> None:
-        texts = corpus.MESSAGES + corpus.QUESTIONS + corpus.COMPLAINTS
+        # What people write to an official account's WeChat: mostly questions.
+        pools = (corpus.QUESTIONS, corpus.MESSAGES, corpus.COMPLAINTS, corpus.PRAISE)
         while not self._stop.wait(self.every):
-            text = corpus.fill(self.rng.choice(texts), self.rng).replace(corpus.ACCOUNT, "联通客服")
-            openid = f"o_demo_{self.rng.randrange(40):02d}"
+            pool = self.rng.choices(pools, weights=(50, 20, 25, 5))[0]
+            text = corpus.fill(self.rng.choice(pool), self.rng).replace(corpus.ACCOUNT, "联通客服")
+            openid = f"o_demo_{self.rng.randrange(DEMO_CUSTOMERS // 2):04d}"
             try:
                 self.simulator.call(
                     "POST",

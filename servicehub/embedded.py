@@ -54,6 +54,7 @@ def prepare(settings: Settings) -> Runtime:
 
 def run_embedded(settings: Settings) -> int:
     from servicehub.demo import DemoSimulator, WeChatFeeder, print_banner, seed_demo
+    from servicehub.demo_contact import ContactDemo
     from servicehub.workbench.app import create_app
     from servicehub.workbench.server import serve
 
@@ -63,6 +64,8 @@ def run_embedded(settings: Settings) -> int:
         ensure_port_free(settings.simulator.host, settings.simulator.port, "[simulator].port")
         simulator = DemoSimulator.start(settings)
         settings = dataclasses.replace(settings, platforms=simulator.platform_settings(settings))
+    contact = ContactDemo(settings)  # SMS gateway simulator and mail server, unless configured
+    settings = contact.settings_for(settings)
     runtime = prepare(settings)
     scheduler = Scheduler(runtime.tasks, schedule(settings))
     feeder = None
@@ -73,6 +76,7 @@ def run_embedded(settings: Settings) -> int:
             feeder = WeChatFeeder(simulator, settings.simulator.rate, settings.simulator.seed)
             feeder.start()
         print_banner(runtime, logins, simulator, out=sys.stdout)
+        contact.print_banner(sys.stdout)
         web = settings.web
         serve(create_app(runtime), web.host, web.port, forwarded_allow_ips=web.forwarded_allow_ips)
     finally:
@@ -81,5 +85,6 @@ def run_embedded(settings: Settings) -> int:
         scheduler.stop()
         if simulator is not None:
             simulator.stop()
+        contact.stop()
         runtime.close()
     return 0

@@ -55,7 +55,9 @@ def live_hub(
     serve_web: bool = True,
     database_url: str = "",
     weibo: dict[str, Any] | None = None,
+    sections: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[LiveHub]:
+    """``sections``: further settings sections (e.g. ``sms``, ``email``, ``crm``)."""
     sim = run_simulator_in_thread("127.0.0.1", 0, seed=11, rate=0.0)
     control = httpx.Client(base_url=sim.base_url, timeout=10)
     port = free_port()
@@ -74,6 +76,7 @@ def live_hub(
         database_url,
         platforms=platforms,
         web={"port": port, "public_url": f"http://127.0.0.1:{port}"},
+        **(sections or {}),
     )
     runtime = build_runtime(settings, tasks=tasks)
     migrate.upgrade(runtime.engine)

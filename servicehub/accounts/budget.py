@@ -87,13 +87,15 @@ def may_poll(budget: Budget, account_id: int, *, tier: int, per_hour: int) -> bo
 
 def budget_for(runtime: Runtime) -> Budget:
     """The runtime's budget: Redis in production (shared by all workers), memory when embedded."""
-    if runtime.budget is None:
+    budget: Budget | None = runtime.budget
+    if budget is None:
         per_hour = runtime.settings.listener.hourly_budget
         if runtime.settings.hub.mode == "production":
-            runtime.budget = RedisBudget(runtime.settings.redis.url, per_hour)
+            budget = RedisBudget(runtime.settings.redis.url, per_hour)
         else:
-            runtime.budget = MemoryBudget(per_hour)
-    return runtime.budget
+            budget = MemoryBudget(per_hour)
+        runtime.budget = budget
+    return budget
 
 
 def paced_interval(base: float, ceiling: float, remaining: int, sources: int, now: float) -> float:

@@ -73,6 +73,7 @@ def shared_tokens(runtime: Runtime) -> RedisTokens | None:
     """The runtime's shared token store: Redis in production; None when embedded (one process)."""
     if runtime.settings.hub.mode != "production":
         return None
-    if runtime.tokens is None:
-        runtime.tokens = RedisTokens(runtime.settings.redis.url)
-    return runtime.tokens
+    tokens: RedisTokens | None = runtime.tokens
+    if tokens is None:
+        tokens = runtime.tokens = RedisTokens(runtime.settings.redis.url)
+    return tokens

@@ -95,6 +95,12 @@ class Unavailable(PlatformError):
     retryable = True
 
 
+class Unconfirmed(PlatformError):
+    """No answer after the other side may already have acted (a timeout once the request or
+    the e-mail's data went out): whether it arrived is unknown, so it is never resent on
+    its own -- a person checks and decides."""
+
+
 class MalformedPayload(PlatformError):
     """The platform answered with something we cannot parse; the raw body is kept."""
 

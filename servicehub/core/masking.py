@@ -1,4 +1,5 @@
-"""Personal data as a given user may see it: phone numbers, ID-card numbers and CRM numbers.
+"""Personal data as a given user may see it: phone numbers, e-mail addresses, ID-card numbers
+and CRM numbers.
 
 The database keeps every value whole; masking happens when something is read *for* a
 person, next to the permission that decides it, so no template, API answer or export can
@@ -13,8 +14,9 @@ not everyone who may read the comment).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,6 +54,14 @@ def mask_tail(value: str | None) -> str | None:
     return "*" * max(0, len(value) - 2) + value[-2:]
 
 
+def mask_email(email: str | None) -> str | None:
+    """``zhang.san@example.com`` -> ``z***@example.com`` (shown with the phone's visibility)."""
+    if not email or "@" not in email:
+        return mask_tail(email)
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 def mask_in_text(text: str) -> str:
     """``text`` with every mainland mobile number and ID-card number in it masked."""
     text = _ID_CARD.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
@@ -86,6 +96,16 @@ class PhoneSight:
         """``text`` of a conversation on ``account_id`` as this principal may read it."""
         return text if self.sees(account_id) else mask_in_text(text)
 
+    def destination(self, account_id: int, target: Mapping[str, Any]) -> str:
+        """Where an SMS/MMS (``phone``) or e-mail (``email``) sent for a conversation on
+        ``account_id`` went, as this principal may read it; "" for anything else."""
+        whole = self.sees(account_id)
+        if target.get("phone"):
+            return str(target["phone"]) if whole else mask_phone(str(target["phone"])) or ""
+        if target.get("email"):
+            return str(target["email"]) if whole else mask_email(str(target["email"])) or ""
+        return ""
+
 
 def phone_sight(session: Session, principal: Principal) -> PhoneSight:
     scope = principal.scope(PHONE)
@@ -110,6 +130,7 @@ class CustomerView:
     crm_number: str | None
     phone_masked: bool
     crm_masked: bool
+    email: str | None = None  # shown whole with the phone's visibility
 
 
 def customer_view(
@@ -127,4 +148,5 @@ def customer_view(
         crm_number=customer.crm_number if show_crm else mask_tail(customer.crm_number),
         phone_masked=bool(customer.phone) and not show_phone,
         crm_masked=bool(customer.crm_number) and not show_crm,
+        email=customer.email if show_phone else mask_email(customer.email),
     )

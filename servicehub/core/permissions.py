@@ -27,6 +27,7 @@ from servicehub.core.models import (
     AccountOperator,
     Assignment,
     AuditEvent,
+    Customer,
     ListeningTask,
     Message,
     Organization,
@@ -46,7 +47,9 @@ FUNCTIONS: dict[str, str] = {
     "request.resolve": "解决 / 关闭请求",
     "message.review": "复核被过滤的消息",
     "customer.view_phone": "查看完整手机号",
-    "customer.link_crm": "关联 CRM",
+    "customer.link_crm": "确认手机号 / 关联 CRM",
+    "customer.contact": "短信 / 彩信 / 邮件联系客户",
+    "customer.link_identity": "关联 / 拆分客户的平台身份",
     "account.view": "查看账号",
     "account.manage": "管理账号与授权",
     "user.manage": "管理组织、用户、团队与角色",
@@ -151,6 +154,11 @@ def _request_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return clause
 
 
+def _customer_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    """A customer is in scope through a request of theirs that is (the conversation)."""
+    return Customer.id.in_(select(ServiceRequest.customer_id).where(_request_clause(principal, scope)))
+
+
 def _task_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return _team_clause(ListeningTask.team_id, principal, scope)
 
@@ -160,6 +168,7 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     Account: lambda p, s: Account.id.in_(accounts_in_scope(p, s)),
     ServiceRequest: _request_clause,
     Message: lambda p, s: Message.account_id.in_(accounts_in_scope(p, s)),
+    Customer: _customer_clause,
     Assignment: lambda p, s: Assignment.request_id.in_(
         select(ServiceRequest.id).where(_request_clause(p, s))
     ),

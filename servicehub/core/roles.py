@@ -6,7 +6,9 @@
 - operator (in-house): works requests of accounts operated by the in-house organization;
   sees its own workload;
 - partner_operator: only requests of accounts its company operates; phone numbers masked,
-  no export, no analytics beyond its own workload;
+  no export, no analytics beyond its own workload; it neither collects phones nor links CRM
+  records or identities, and sends no SMS or e-mail unless an administrator grants
+  ``customer.contact`` to its role (the number stays masked for it even then);
 - partner_supervisor: a partner operator who may also (re)assign, manage presence and see
   the workload within its company.
 
@@ -61,6 +63,8 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "message.review": ORG,
             "customer.view_phone": ORG,
             "customer.link_crm": ORG,
+            "customer.contact": ORG,
+            "customer.link_identity": ORG,
             "account.view": ORG,
             "analytics.view": OWN,
             "publish": ORG,

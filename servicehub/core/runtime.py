@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from servicehub.accounts.adapters import AdapterCache
     from servicehub.accounts.budget import Budget
     from servicehub.accounts.tokens import RedisTokens
+    from servicehub.contact.channels import ContactClients
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Runtime:
     adapters: AdapterCache | None = None
     tokens: RedisTokens | None = None
     budget: Budget | None = None
+    # The contact package's CRM, SMS gateway and SMTP clients, made on first use.
+    contact: ContactClients | None = None
 
     def publish_on_commit(self, session: Session, event: dict[str, Any]) -> None:
         """Tell the workbench about ``event`` once the session's transaction commits."""
@@ -64,6 +67,8 @@ class Runtime:
             self.adapters.close()
         if self.tokens is not None:
             self.tokens.close()
+        if self.contact is not None:
+            self.contact.close()
         self.engine.dispose()
 
 

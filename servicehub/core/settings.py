@@ -107,6 +107,46 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
+class CrmSettings:
+    """Where customer records come from (``servicehub.contact.crm``)."""
+
+    backend: str = "builtin"  # builtin (the hub's own table) | http
+    url: str = ""  # http: base URL of the CRM's customer API
+    auth: str = "bearer"  # bearer | signed (HMAC-SHA256 over the request; see README)
+    token: str = ""  # the bearer token, or the signing secret
+    timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """The SMS/MMS gateway (``servicehub.contact.sms``), signed like the big cloud SMS APIs."""
+
+    url: str = ""  # the gateway endpoint; empty: the embedded hub starts its SMS simulator
+    provider: str = "cloud"  # delivery reports arrive at <public_url>/callbacks/sms/<provider>
+    access_key_id: str = "hub-demo-key"
+    access_key_secret: str = "hub-demo-secret"
+    sign_name: str = "联通客服"
+    timeout_seconds: float = 5.0
+    # template id -> {kind = "sms" | "mms", label, text with {param}s, params = [names]}
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Outgoing e-mail over SMTP (``servicehub.contact.email``)."""
+
+    host: str = ""  # empty: the embedded hub starts a local SMTP sink
+    port: int = 25
+    security: str = "none"  # none | starttls | ssl
+    username: str = ""
+    password: str = ""
+    sender: str = "service@example.com"
+    sender_name: str = "客服中心"
+    ca_file: str = ""  # a CA bundle to trust besides the system's (a private mail server)
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     hub: HubSettings = field(default_factory=HubSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -118,6 +158,9 @@ class Settings:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    crm: CrmSettings = field(default_factory=CrmSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
     # Free-form tables validated by the packages that own them (core imports no feature package).
     filters: dict[str, Any] = field(default_factory=dict)
     platforms: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -144,6 +187,9 @@ _CHOICES = {
     ("tasks", "backend"): ("inprocess", "celery"),
     ("routing", "strategy"): ("round_robin", "least_loaded"),
     ("hub", "locale"): ("zh-CN", "en"),
+    ("crm", "backend"): ("builtin", "http"),
+    ("crm", "auth"): ("bearer", "signed"),
+    ("email", "security"): ("none", "starttls", "ssl"),
 }
 
 

@@ -10,8 +10,8 @@ voice. Signals come in two kinds:
   (互粉, 回关, 看我主页), a configured pattern, more @mentions than allowed;
 - *word-based*: fan-farming and grey-trade words (代刷, 刷单, 代开发票, 套现 …), a link next to
   a lure or ad word (领取, 红包, 点击 …), two lure words, two promotional words, a phone
-  number offered for contact, promotional text (or a link) repeated across the batch and
-  the author's recent messages. These are ignored when the text speaks as a customer:
+  number offered for contact next to a lure or an ad, promotional text (or a link) repeated
+  across the batch and the author's recent messages. These are ignored when the text speaks as a customer:
   asks whether something is real or official (是你们…吗, 是不是骗子), addresses the
   company (你们), reports being targeted (收到短信, 有人冒充), or says "I" (我的, 给我) --
   spam rarely does, except to be followed or added (加我, 看我主页), which the strong
@@ -128,7 +128,9 @@ class SpamFilter:
             tags.append("spam:promo")
         if not has_link and lures >= 2:
             tags.append("spam:lure")
-        if PHONE_RE.search(norm) and _found(CONTACT_WORDS, norm):
+        # A number to call back is what a customer with a problem leaves ("宽带断了，联系我138…");
+        # only next to a lure or an ad does it advertise.
+        if PHONE_RE.search(norm) and _found(CONTACT_WORDS, norm) and promo + ads + lures:
             tags.append("spam:contact")
         return tuple(tags)
 

@@ -1,4 +1,4 @@
-"""The outbox: every reply, post and DM is a row first, then sent at most once.
+"""The outbox: every reply, post, DM, SMS, MMS and e-mail is a row first, then sent at most once.
 
 ``do_queue_reply`` validates and writes the row (with an idempotency key, so a double-click
 or a retried form post adds nothing) and queues ``publishing.send`` after commit.
@@ -13,26 +13,38 @@ so two workers never send the same row. Every attempt ends in a state a person c
   (``sweep_interrupted``) finds such rows and leaves them for an operator to check.
 
 An operator may retry a failed or unknown message (``do_retry_outbound``): that is the
-person deciding it did not arrive.
+person deciding it did not arrive. A retried row the other side provably had (a delivery
+report said it did not reach the phone) gets a new send key, so it is a new send there.
+
+How each kind is sent is one table, :data:`CHANNELS`: platform kinds through the
+account's adapter, SMS/MMS/e-mail through ``servicehub.contact`` (named by module, as
+publishing imports no sibling feature package), each with the permission that queues or
+retries it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.adapters import connected
-from servicehub.adapters.base import ReplyTarget, SentRef, publisher, replier
+from servicehub.adapters.base import Adapter, ReplyTarget, SentRef, publisher, replier
 from servicehub.adapters.errors import (
     NotFound,
     PlatformError,
     RateLimited,
     Rejected,
     TokenExpired,
+    Unconfirmed,
     Unsupported,
 )
 from servicehub.core import audit, metrics
@@ -61,6 +73,63 @@ RETRY_STATES = (DeliveryState.QUEUED, DeliveryState.RETRY)
 # A send that has not finished after this long was interrupted (every platform call times
 # out well before: adapters use 10 s timeouts and a few retries).
 SENDING_TIMEOUT = timedelta(minutes=5)
+
+
+Deliver = Callable[[Runtime, Account, OutboundMessage], SentRef]
+
+
+def _via_adapter(send: Callable[[Adapter, OutboundMessage], SentRef]) -> Deliver:
+    def deliver(runtime: Runtime, account: Account, outbound: OutboundMessage) -> SentRef:
+        with connected(runtime, account) as adapter:
+            return send(adapter, outbound)
+
+    return deliver
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How one kind of row is sent, who may queue or retry it, and how it is audited."""
+
+    deliver: Deliver | str  # a function, or "module:function" of a package publishing may not import
+    function: str
+    on_platform: bool  # through the account's adapter: its failures say something about the account
+    audit: str  # "<audit>.sent", "<audit>.failed", "<audit>.retried"
+
+
+CONTACT = "servicehub.contact.channels"
+CHANNELS: dict[OutboundKind, Channel] = {
+    OutboundKind.REPLY: Channel(
+        _via_adapter(lambda a, o: replier(a).reply(ReplyTarget(**o.target), o.text)),
+        "request.reply",
+        True,
+        "reply",
+    ),
+    OutboundKind.POST: Channel(
+        _via_adapter(lambda a, o: publisher(a).publish_post(o.text)), "publish", True, "reply"
+    ),
+    OutboundKind.DIRECT_MESSAGE: Channel(
+        _via_adapter(lambda a, o: publisher(a).send_direct_message(str(o.target["user_uid"]), o.text)),
+        "publish",
+        True,
+        "reply",
+    ),
+    OutboundKind.SMS: Channel(f"{CONTACT}:send_sms", "customer.contact", False, "contact"),
+    OutboundKind.MMS: Channel(f"{CONTACT}:send_sms", "customer.contact", False, "contact"),
+    OutboundKind.EMAIL: Channel(f"{CONTACT}:send_email", "customer.contact", False, "contact"),
+}
+OFF_PLATFORM = tuple(kind for kind, channel in CHANNELS.items() if not channel.on_platform)
+
+
+@cache
+def _named(path: str) -> Deliver:
+    module, _, name = path.partition(":")
+    found: Deliver = getattr(importlib.import_module(module), name)
+    return found
+
+
+def deliverer(kind: OutboundKind) -> Deliver:
+    deliver = CHANNELS[kind].deliver
+    return _named(deliver) if isinstance(deliver, str) else deliver
 
 
 def idempotency_key(request_id: int, user_id: int, text: str, nonce: str) -> str:
@@ -99,6 +168,7 @@ def do_queue_reply(
         target=target.as_dict(),
         text=text,
         idempotency_key=key,
+        send_key=key,
         created_by=who.user_id,
     )
     session.add(outbound)
@@ -109,31 +179,42 @@ def do_queue_reply(
     session.flush()
     audit.record(session, "reply.queued", "request", request.id, by=who, outbound_id=outbound.id)
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
-    runtime.publish_on_commit(
-        session, {"type": "request", "request_id": request.id, "account_id": request.account_id}
-    )
+    _tell(session, runtime, outbound)
     return outbound
 
 
-def do_retry_outbound(session: Session, runtime: Runtime, who: Principal, outbound_id: int) -> None:
-    """An operator sends a failed (or unknown) message again, having judged it did not arrive."""
+def _tell(session: Session, runtime: Runtime, outbound: OutboundMessage) -> None:
+    """The request page of ``outbound`` learns of its change once committed."""
+    if outbound.request_id is not None:
+        runtime.publish_on_commit(
+            session, {"type": "request", "request_id": outbound.request_id, "account_id": outbound.account_id}
+        )
+
+
+def do_retry_outbound(
+    session: Session, runtime: Runtime, who: Principal, outbound_id: int, *, request_id: int | None = None
+) -> None:
+    """An operator sends a failed (or unknown) message again, having judged it did not arrive.
+
+    ``request_id``, when given, is the request the operator is looking at: a row of another
+    request is missing there.
+    """
     outbound = session.get(OutboundMessage, outbound_id)
-    if outbound is None or outbound.request_id is None:
+    if outbound is None or outbound.request_id is None or request_id not in (None, outbound.request_id):
         raise NotVisible(f"outbound {outbound_id}")
-    access(session, who, ServiceRequest, outbound.request_id, "request.reply", visible_by="request.view")
+    channel = CHANNELS[outbound.kind]
+    access(session, who, ServiceRequest, outbound.request_id, channel.function, visible_by="request.view")
     if outbound.state not in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
         raise ActionError("not_retryable", f"message {outbound_id} is {outbound.state}")
     before = outbound.state
+    if outbound.platform_id is not None:  # the other side had it: this is a new send there
+        outbound.send_key = f"{outbound.idempotency_key}.{secrets.token_hex(4)}"
+        outbound.platform_id, outbound.delivered_at = None, None
     outbound.state, outbound.attempts = DeliveryState.QUEUED, 0
     outbound.error, outbound.error_kind = "", None
-    audit.record(session, "reply.retried", "outbound", outbound.id, by=who, before=str(before))
+    audit.record(session, f"{channel.audit}.retried", "outbound", outbound.id, by=who, before=str(before))
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
-    runtime.publish_on_commit(session, _request_event(outbound))
-
-
-def _request_event(outbound: OutboundMessage) -> dict[str, object]:
-    """The live event saying a reply of this request changed (with its account, for scoping)."""
-    return {"type": "request", "request_id": outbound.request_id, "account_id": outbound.account_id}
+    _tell(session, runtime, outbound)
 
 
 def claim(runtime: Runtime, outbound_id: int) -> bool:
@@ -148,7 +229,7 @@ def claim(runtime: Runtime, outbound_id: int) -> bool:
 
 
 def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
-    """Send one outbox row through its account's adapter. Safe to call twice."""
+    """Send one outbox row through its channel (see :data:`CHANNELS`). Safe to call twice."""
     if not claim(runtime, outbound_id):
         return None
     with runtime.sessions() as session:
@@ -157,7 +238,7 @@ def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
         if outbound is None or account is None:
             return None
         try:
-            ref = _deliver(runtime, account, outbound)
+            ref = deliverer(outbound.kind)(runtime, account, outbound)
         except PlatformError as exc:
             _failed(session, account, outbound, exc)
         except Exception as exc:  # the hub broke, perhaps after the platform acted: never resend
@@ -167,19 +248,9 @@ def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
             )
         else:
             _sent(session, outbound, ref)
-        if outbound.request_id is not None:
-            runtime.publish_on_commit(session, _request_event(outbound))
+        _tell(session, runtime, outbound)
         session.commit()
         return outbound.state
-
-
-def _deliver(runtime: Runtime, account: Account, outbound: OutboundMessage) -> SentRef:
-    with connected(runtime, account) as adapter:
-        if outbound.kind == OutboundKind.REPLY:
-            return replier(adapter).reply(ReplyTarget(**outbound.target), outbound.text)
-        if outbound.kind == OutboundKind.POST:
-            return publisher(adapter).publish_post(outbound.text)
-        return publisher(adapter).send_direct_message(str(outbound.target["user_uid"]), outbound.text)
 
 
 def _sent(session: Session, outbound: OutboundMessage, ref: SentRef) -> None:
@@ -188,7 +259,9 @@ def _sent(session: Session, outbound: OutboundMessage, ref: SentRef) -> None:
     outbound.sent_text = ref.text
     outbound.sent_at = utcnow()
     outbound.error, outbound.error_kind = "", None
-    audit.record(session, "reply.sent", "outbound", outbound.id, platform_id=ref.platform_id)
+    audit.record(
+        session, f"{CHANNELS[outbound.kind].audit}.sent", "outbound", outbound.id, platform_id=ref.platform_id
+    )
 
 
 def _settle(
@@ -197,7 +270,7 @@ def _settle(
     outbound.state, outbound.error_kind, outbound.error = state, kind, error[:500]
     audit.record(
         session,
-        "reply.failed",
+        f"{CHANNELS[outbound.kind].audit}.failed",
         "outbound",
         outbound.id,
         error=outbound.error,
@@ -210,23 +283,32 @@ def _failed(session: Session, account: Account, outbound: OutboundMessage, exc: 
     kind = _kind_of(exc)
     if isinstance(exc, Rejected | NotFound | Unsupported):
         state = DeliveryState.FAILED
+    elif isinstance(exc, Unconfirmed):
+        state = DeliveryState.UNKNOWN
     elif outbound.attempts >= MAX_ATTEMPTS:
         state, kind = DeliveryState.FAILED, ErrorKind.GAVE_UP
     else:
         state = DeliveryState.RETRY
+    if CHANNELS[outbound.kind].on_platform:  # an SMS gateway's trouble says nothing of the account
+        _account_health(account, exc)
+    _settle(session, outbound, state, kind, str(exc))
+    via = account.platform if CHANNELS[outbound.kind].on_platform else str(outbound.kind)
+    metrics.count_on_commit(session, "outbox_failures", {(via, str(kind)): 1})
+    log.warning("sending outbound %s failed: %s", outbound.id, exc)
+
+
+def _account_health(account: Account, exc: PlatformError) -> None:
     if isinstance(exc, TokenExpired):
         account.health = Health.NEEDS_REAUTH
         account.health_detail = str(exc)[:500]
     elif isinstance(exc, RateLimited):
         account.health = Health.RATE_LIMITED
         account.rate_limited_until = exc.reset_at
-    _settle(session, outbound, state, kind, str(exc))
-    metrics.count_on_commit(session, "outbox_failures", {(account.platform, str(kind)): 1})
-    log.warning("sending outbound %s failed: %s", outbound.id, exc)
 
 
 def _kind_of(exc: PlatformError) -> ErrorKind:
     for cls, kind in (
+        (Unconfirmed, ErrorKind.UNCONFIRMED),
         (TokenExpired, ErrorKind.TOKEN_EXPIRED),
         (RateLimited, ErrorKind.RATE_LIMITED),
         (NotFound, ErrorKind.NOT_FOUND),
@@ -262,21 +344,26 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
                 ErrorKind.INTERRUPTED,
                 "sending was interrupted; check on the platform whether it arrived",
             )
-            if outbound.request_id is not None:
-                runtime.publish_on_commit(session, _request_event(outbound))
+            _tell(session, runtime, outbound)
         return [o.id for o in stuck]
 
 
 def due_for_retry(session: Session, limit: int = 100) -> list[int]:
-    """Rows to try again: RETRY after a backoff that grows with attempts, skipping unhealthy accounts."""
+    """Rows to try again: RETRY after a backoff that grows with attempts, skipping platform
+    rows of unhealthy accounts (an SMS or e-mail does not wait for the account's token)."""
     now = utcnow()
     rows = session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.created_at)
         .join(Account, Account.id == OutboundMessage.account_id)
         .where(
             OutboundMessage.state == DeliveryState.RETRY,
-            Account.health != Health.NEEDS_REAUTH,
-            or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
+            or_(
+                OutboundMessage.kind.in_(OFF_PLATFORM),
+                and_(
+                    Account.health != Health.NEEDS_REAUTH,
+                    or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
+                ),
+            ),
         )
         .order_by(OutboundMessage.id)
         .limit(limit)

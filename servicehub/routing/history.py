@@ -1,8 +1,10 @@
 """A customer's contact history across accounts and channels, as one principal may see it.
 
-Every inbound message is a contact event; replies the hub sent are the other side. A
-customer is visible only through messages on accounts within the caller's request scope,
-so a partner sees its own conversations with a customer and nothing of the rest.
+Every inbound message is a contact event; what the hub sent is the other side: replies on
+the platforms, and SMS, MMS and e-mail (with the masked number or address they went to and
+their delivery state). A customer is visible only through messages on accounts within the
+caller's request scope, so a partner sees its own conversations with a customer and
+nothing of the rest; numbers and addresses are masked unless the caller sees phones there.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class ContactEvent:
     text: str
     request_id: int | None
     state: str  # the filter verdict for inbound, the delivery state for outbound
+    to: str = ""  # SMS/MMS/e-mail: the number or address it went to, masked unless visible
+    error_kind: str | None = None  # why an outbound one failed (send_error.<kind>)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ def customer_history(
             sight.text(a.id, o.sent_text or o.text),
             o.request_id,
             str(o.state),
+            sight.destination(a.id, o.target),
+            o.error_kind,
         )
         for o, a in outbound
     ]

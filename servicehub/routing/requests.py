@@ -20,6 +20,7 @@ from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.masking import phone_sight
 from servicehub.core.models import (
+    PLATFORM_KINDS,
     Account,
     AccountOperator,
     Assignment,
@@ -118,8 +119,10 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
     if not may_review(session, who, account):
         stmt = stmt.where(Message.keep.is_(True))
     messages = list(session.scalars(stmt))
-    replies = session.scalars(
-        select(OutboundMessage).where(OutboundMessage.request_id == req.id).order_by(OutboundMessage.id)
+    replies = session.scalars(  # SMS and e-mail show on the customer panel (servicehub.contact)
+        select(OutboundMessage)
+        .where(OutboundMessage.request_id == req.id, OutboundMessage.kind.in_(PLATFORM_KINDS))
+        .order_by(OutboundMessage.id)
     )
     assignments = session.execute(
         select(Assignment, User.display_name)

@@ -7,13 +7,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from servicehub.core.db import utcnow
-from servicehub.core.models import Message
+from servicehub.core.models import OPEN_STATES, Message, ServiceRequest
 from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
 from servicehub.routing.assign import assign_backlog
 from servicehub.routing.conversations import route_messages
 from servicehub.routing.presence import end_finished_shifts
-from servicehub.routing.priority import escalate_waiting
+from servicehub.routing.priority import escalate_waiting, prioritize
 
 
 @task("routing.route_messages")
@@ -57,3 +57,24 @@ def escalate() -> int:
 def shifts() -> int:
     """Operators whose shift ended go off duty; their unstarted requests return to the queue."""
     return len(end_finished_shifts(get_runtime()))
+
+
+@task("routing.reprioritize_customer")
+def reprioritize_customer(customer_id: int) -> int:
+    """A customer's tier went up (a CRM link): their open requests are scored again (priority
+    only ever rises); returns how many changed."""
+    runtime = get_runtime()
+    changed = 0
+    with runtime.sessions.begin() as session:
+        stmt = select(ServiceRequest).where(
+            ServiceRequest.customer_id == customer_id, ServiceRequest.state.in_(OPEN_STATES)
+        )
+        for request in session.scalars(stmt.order_by(ServiceRequest.id)):
+            before = request.priority
+            prioritize(session, runtime, request)
+            if request.priority != before:
+                changed += 1
+                runtime.publish_on_commit(
+                    session, {"type": "request", "request_id": request.id, "account_id": request.account_id}
+                )
+    return changed

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from servicehub.contact.panel import CustomerTools, customer_tools
 from servicehub.routing.history import CustomerHistory, customer_history
 from servicehub.workbench.forms import principal, runtime_of
 from servicehub.workbench.rendering import render
@@ -18,11 +19,15 @@ async def customer_page(request: Request) -> Response:
     customer_id = int(request.path_params["customer_id"])
     runtime = runtime_of(request)
 
-    def load() -> CustomerHistory:
+    def load() -> tuple[CustomerHistory, CustomerTools]:
         with runtime.sessions() as session:
-            return customer_history(session, principal(request), customer_id)
+            history = customer_history(session, principal(request), customer_id)
+            return history, customer_tools(session, principal(request), customer_id, history.customer)
 
-    return render(request, "customer.html", history=await run_in_threadpool(load))
+    history, tools = await run_in_threadpool(load)
+    return render(
+        request, "customer.html", history=history, tools=tools, notice=request.query_params.get("notice")
+    )
 
 
 ROUTES = [Route("/customers/{customer_id:id}", customer_page)]

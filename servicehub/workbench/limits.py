@@ -13,13 +13,13 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KB = 1024
-PUSH_BYTES = 256 * KB  # a platform push: one message or a small batch
+PUSH_BYTES = 256 * KB  # a platform push or a gateway's delivery reports: a small batch
 LOGIN_BYTES = 8 * KB  # username, password, CSRF token
 FORM_BYTES = 1024 * KB  # every other form and JSON body (a reply is at most a few KB)
 
 
 def cap_for(path: str) -> int:
-    if path.startswith("/push/"):
+    if path.startswith(("/push/", "/callbacks/")):
         return PUSH_BYTES
     if path == "/login":
         return LOGIN_BYTES

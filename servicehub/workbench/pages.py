@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from servicehub.contact.panel import contact_panel
 from servicehub.core.auth import Login, do_log_in, do_log_out
 from servicehub.core.errors import ActionError
 from servicehub.core.permissions import Principal
@@ -106,6 +107,7 @@ def _request_page_data(runtime: Runtime, who: Principal, request_id: int) -> dic
             "req": detail.request,
             "can_reply": who.can("request.reply"),
             "can_resolve": who.can("request.resolve"),
+            "contact": contact_panel(session, runtime, who, request_id),
             **assignment_panel(session, who, detail.request),
         }
 
@@ -159,7 +161,7 @@ async def retry_submit(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def act(session: Any, who: Principal, form: Form) -> None:
-        do_retry_outbound(session, runtime, who, outbound_id)
+        do_retry_outbound(session, runtime, who, outbound_id, request_id=request_id)
 
     return await submit(request, act, back=f"/requests/{request_id}", done="retried")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,12 +9,11 @@ import pytest
 
 from servicehub.core.scheduler import Scheduler
 from servicehub.core.tasks import InProcessRunner
+from tests.browser.support import chromium
 from tests.factories import PASSWORD
 from tests.live import LiveHub, live_hub
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -32,23 +30,11 @@ def running_hub(tmp_path: Path) -> Iterator[LiveHub]:
 
 @pytest.fixture
 def page(running_hub: LiveHub) -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing; ./hub test installs the Debian chromium package"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+    with chromium() as browser:
         context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def test_operator_logs_in_sees_a_mention_arrive_and_replies(

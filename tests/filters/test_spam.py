@@ -128,3 +128,11 @@ def test_plain_complaints_repeated_are_not_spam(spam: SpamFilter) -> None:
 def test_many_customers_asking_the_same_thing_are_not_spam(spam: SpamFilter, text: str) -> None:
     batch = [msg(text, pid=str(i), author=f"u{i}") for i in range(6)]
     assert all(o.drop is None for o in spam.run(batch, {}))
+
+
+def test_a_customer_leaving_a_number_to_call_back_is_not_spam() -> None:
+    """Found merging the SMS work: "宽带断了，联系我138…" was dropped as a contact ad, so the
+    customer whose phone the operator should collect never reached the queue."""
+    spam = SpamFilter(FilterSettings())
+    assert spam.signals("宽带断了，联系我13812345678") == ()
+    assert "spam:contact" in spam.signals("免费领流量，联系13812345678")

@@ -14,7 +14,15 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from servicehub.core.models import AuditEvent, ListeningTask, RoutingRule, Team, User
+from servicehub.core.models import (
+    AuditEvent,
+    CustomerIdentity,
+    ListeningTask,
+    RoutingRule,
+    ServiceRequest,
+    Team,
+    User,
+)
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user
 from servicehub.workbench.app import create_app
@@ -38,6 +46,10 @@ class Ids:
     role: int
     inhouse_user: int  # someone whose presence only in-house / all-scope managers may set
     account: int  # the in-house account
+    cmine: int = 0  # the customer of ``mine``, and its one identity
+    ident_mine: int = 0
+    ctheirs: int = 0  # the customer of ``theirs``, and its one identity
+    ident_theirs: int = 0
     oauth: str = "weibo"  # a platform connected through OAuth
     app: str = "wechat"  # a platform connected by app credentials
 
@@ -54,6 +66,10 @@ def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
 ADMIN_ONLY = {"default": DENY, "admin": OK}
 REQ_MINE = {"lina": HIDE, "psup": HIDE, "zhaolei": HIDE}
 REQ_THEIRS = {"zhangwei": HIDE, "zhaolei": HIDE}
+# Phone / CRM / SMS / e-mail / identities: operators on their own accounts; managers read but
+# may not; partners see their requests but do none of it (by default).
+CONTACT_MINE = {"manager": DENY, **REQ_MINE}
+CONTACT_THEIRS = {"manager": DENY, "lina": DENY, "psup": DENY, **REQ_THEIRS}
 
 # (method, path, body, expectations). Bodies pass authorization but may fail validation (422 is "allowed").
 MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = [
@@ -151,6 +167,23 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
         expect(LOGIN, default=DENY, admin=HIDE, manager=HIDE, zhangwei=HIDE),
     ),
     ("GET", "/customers/999999", None, expect(LOGIN, default=HIDE)),
+    ("GET", "/customers/{cmine}", None, expect(LOGIN, **REQ_MINE)),
+    ("GET", "/customers/{ctheirs}", None, expect(LOGIN, **REQ_THEIRS)),
+    *(
+        ("POST", f"/requests/{{{req}}}{path}", body, expect(LOGIN, **table))
+        for req, table in (("mine", CONTACT_MINE), ("theirs", CONTACT_THEIRS))
+        for path, body in (
+            ("/phone", {"phone": ""}),
+            ("/crm", {"crm_number": ""}),
+            ("/crm/unlink", {}),
+            ("/sms", {"template": ""}),
+            ("/email", {"subject": ""}),
+        )
+    ),
+    ("POST", "/customers/{cmine}/identities", {"other_id": "{cmine}"}, expect(LOGIN, **CONTACT_MINE)),
+    ("POST", "/customers/{ctheirs}/identities", {"other_id": "{ctheirs}"}, expect(LOGIN, **CONTACT_THEIRS)),
+    ("POST", "/customers/{cmine}/identities/{ident_mine}/unlink", {}, expect(LOGIN, **CONTACT_MINE)),
+    ("POST", "/customers/{ctheirs}/identities/{ident_theirs}/unlink", {}, expect(LOGIN, **CONTACT_THEIRS)),
     ("POST", "/accounts/connect/{app}", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/accounts/connect/{oauth}", {"display_name": ""}, expect(LOGIN, default=DENY, admin=HIDE)),
     ("GET", "/healthz", None, expect(OK)),
@@ -166,8 +199,10 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/logout/everywhere", {}, expect(LOGIN, default=LOGIN)),
 ]
 # Checked outside the loop: /login POST and /logout (test_pages), /events (an endless stream:
-# only its guard is called here), /push (platform signatures, not roles: tests/listener).
+# only its guard is called here), /push (platform signatures, not roles: tests/listener),
+# /callbacks/sms (the gateway's signature, not roles: tests/contact/test_delivery.py).
 ELSEWHERE = {
+    ("POST", "/callbacks/sms/{provider}"),
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/events"),
@@ -200,6 +235,11 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
         s.add(rule)
         s.flush()
         role_id = s.scalars(select(User).where(User.id == world.admin_id)).one().roles[0].id
+        customers = {rid: s.get(ServiceRequest, rid).customer_id for rid in (mine, theirs)}  # type: ignore[union-attr]
+        identity = {
+            c: s.scalars(select(CustomerIdentity.id).where(CustomerIdentity.customer_id == c)).one()
+            for c in customers.values()
+        }
         ids = Ids(
             mine,
             theirs,
@@ -210,6 +250,10 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
             role_id,
             world.operator2_id,
             world.inhouse_account_id,
+            customers[mine],
+            identity[customers[mine]],
+            customers[theirs],
+            identity[customers[theirs]],
         )
         del psup
     return world, ids

@@ -62,7 +62,9 @@ def test_every_route_answers_an_id_past_2_63_like_a_missing_one_on_postgresql(
                 answers[value] = client.post(url, data=form, headers={"x-csrf-token": token})
         missing = answers["999999"]
         for value in (HUGE, PAST_INTEGER):
-            if answers[value].status_code != missing.status_code:
+            # 404 (no such row); a route that validates its form first may answer as it does
+            # for a missing id (422), never with a 500
+            if answers[value].status_code not in (404, missing.status_code):
                 got = answers[value].status_code
                 wrong.append(f"{method} {path} with {value}: {got} (a missing id: {missing.status_code})")
     assert wrong == []

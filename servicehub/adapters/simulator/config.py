@@ -49,6 +49,7 @@ class SimConfig:
     push_tries: int = 3  # ... and tries three times in all
     push_retry_delay: float = 1.0
     customers: int = 80  # size of the recurring customer pool
+    customer_skew: float = 0.9  # Zipf exponent: how much the busiest customers dominate traffic
     default_followers: int = 60  # customers that follow a newly created account
     seed_posts: int = 3  # announcements a new account starts with (comment targets)
     default_safe_domains: tuple[str, ...] = ("example.com", "10010.com")

@@ -59,6 +59,19 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "friend": ("小明同学", "隔壁老王", "吃瓜少女", "路人甲"),
 }
 
+# Phones of the demo CRM's customers (servicehub/demo_contact.py holds their records): some
+# customers give one in a private message, so an operator can confirm it, link the CRM
+# record and reach them by SMS or e-mail.
+CRM_PHONES: tuple[str, ...] = (
+    "13812345678",
+    "13987654321",
+    "18611112222",
+    "13600001111",
+    "15500002222",
+    "17600003333",
+)
+SLOTS["crm_phone"] = CRM_PHONES
+
 COMPLAINTS: tuple[str, ...] = (
     "{place}信号差到爆，晚上{hour}点以后基本一格都没有，打电话断断续续的，什么时候能解决？",
     "在{place}一直显示无服务，交着5G套餐的钱用的是2G的速度[怒]",
@@ -91,6 +104,26 @@ QUESTIONS: tuple[str, ...] = (
     "怎么查本月已经用了多少流量？",
     "家里老人用，有没有便宜点的套餐推荐？",
     "{plan}现在还能办吗",
+    "电子发票在哪里下载？报销要用",
+    "停机保号怎么办理，一个月多少钱？",
+    "流量包叠加的话月底会清零吗",
+    "想给孩子办张副卡，需要带什么证件",
+    "请问{place}附近哪个营业厅周末开门？",
+    "宽带报装一般几天能上门？",
+    "国际长途怎么拨，要加什么前缀吗",
+    "合约到期以后套餐会自动变吗？",
+    "话费充值了没到账，大概要多久到",
+    "实名认证信息怎么修改？",
+    "老号码能换成{plan}吗，号码不变",
+    "光猫坏了可以免费换吗",
+    "请问怎么开通来电显示？",
+    "手机丢了怎么先挂失，补卡要去哪里",
+    "这个月账单能发到我邮箱吗",
+    "家里装的宽带可以移机到新小区吗",
+    "学生有没有校园卡优惠？",
+    "积分快过期了能换什么",
+    "{plan}每个月包含多少通话分钟？",
+    "办了副卡主卡的流量能共享吗",
 )
 
 PRAISE: tuple[str, ...] = (
@@ -170,6 +203,9 @@ MESSAGES: tuple[str, ...] = (
     "我要投诉！！！",
     "我想办理携号转网，号码{phone}，请问现在可以吗",
     "{plan}怎么取消？",
+    "我的手机号是{crm_phone}，家里宽带又断了，麻烦尽快安排师傅上门",
+    "你好，我号码{crm_phone}，这个月话费多扣了{amount}元，请核实一下",
+    "我是老用户了，手机{crm_phone}，想升级5G套餐，有什么优惠？",
 )
 
 ACCOUNT_POSTS: tuple[str, ...] = (

@@ -37,9 +37,10 @@ KIND_WEIGHTS: dict[str, int] = {
     "follow": 3,
     "unfollow": 2,
 }
+# Service traffic is mostly questions: a complaint is common, not the norm (about a third).
 MENTION_MIX: dict[str, int] = {
-    "complaint": 30,
-    "question": 18,
+    "complaint": 22,
+    "question": 28,
     "praise": 10,
     "spam": 8,
     "emoji": 6,
@@ -52,8 +53,8 @@ MENTION_MIX: dict[str, int] = {
 }
 COMMENT_MIX: dict[str, int] = {
     "on_post": 22,
-    "complaint": 25,
-    "question": 18,
+    "complaint": 18,
+    "question": 24,
     "praise": 8,
     "spam": 10,
     "emoji": 8,
@@ -63,8 +64,8 @@ COMMENT_MIX: dict[str, int] = {
 }
 MESSAGE_MIX: dict[str, int] = {
     "dm": 40,
-    "complaint": 22,
-    "question": 15,
+    "complaint": 15,
+    "question": 22,
     "spam": 5,
     "emoji": 5,
     "duplicate": 4,
@@ -103,10 +104,10 @@ class TrafficEvent:
 class TrafficPlanner:
     """Reproducible event stream; customers recur with a Zipf-like skew."""
 
-    def __init__(self, seed: int, customers: int) -> None:
+    def __init__(self, seed: int, customers: int, skew: float = 0.9) -> None:
         self._rng = random.Random(f"traffic:{seed}")
         self._customers = max(1, customers)
-        self._weights = [1.0 / (rank + 1) ** 0.9 for rank in range(self._customers)]
+        self._weights = [1.0 / (rank + 1) ** skew for rank in range(self._customers)]
         self._order = list(range(self._customers))
         self._rng.shuffle(self._order)
         self._history: deque[TrafficEvent] = deque(maxlen=40)
@@ -191,12 +192,12 @@ class TrafficRunner:
         self.accounts: list[int] | None = None  # None = every managed account
         self.counts: Counter[str] = Counter()
         self.skipped = 0
-        self._planner = TrafficPlanner(seed, sim.config.customers)
+        self._planner = TrafficPlanner(seed, sim.config.customers, sim.config.customer_skew)
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
 
     def reset_plan(self) -> None:
-        self._planner = TrafficPlanner(self.seed, self.sim.config.customers)
+        self._planner = TrafficPlanner(self.seed, self.sim.config.customers, self.sim.config.customer_skew)
         self.counts.clear()
         self.skipped = 0
 

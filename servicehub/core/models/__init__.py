@@ -2,7 +2,7 @@
 
 from servicehub.core.models.accounts import Account, AccountKind, AccountOperator, Health, PollCursor
 from servicehub.core.models.audit import AuditEvent
-from servicehub.core.models.customers import Customer, CustomerIdentity
+from servicehub.core.models.customers import CrmEntry, Customer, CustomerIdentity
 from servicehub.core.models.lexicon import KeywordTerm
 from servicehub.core.models.messages import ListeningTask, Message
 from servicehub.core.models.org import (
@@ -17,7 +17,14 @@ from servicehub.core.models.org import (
     user_roles,
     user_teams,
 )
-from servicehub.core.models.outbound import DeliveryState, ErrorKind, OutboundKind, OutboundMessage
+from servicehub.core.models.outbound import (
+    CONTACT_KINDS,
+    PLATFORM_KINDS,
+    DeliveryState,
+    ErrorKind,
+    OutboundKind,
+    OutboundMessage,
+)
 from servicehub.core.models.requests import (
     OPEN_STATES,
     Assignment,
@@ -29,12 +36,15 @@ from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Str
 from servicehub.core.models.sessions import WebSession
 
 __all__ = [
+    "CONTACT_KINDS",
     "OPEN_STATES",
+    "PLATFORM_KINDS",
     "Account",
     "AccountKind",
     "AccountOperator",
     "Assignment",
     "AuditEvent",
+    "CrmEntry",
     "Customer",
     "CustomerIdentity",
     "DeliveryState",

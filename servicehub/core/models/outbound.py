@@ -1,4 +1,5 @@
-"""Everything the hub sends: replies, posts and private messages, each sent at most once."""
+"""Everything the hub sends, each at most once: replies, posts and private messages on the
+platforms, and SMS, MMS and e-mail to a customer (``servicehub.contact``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ class OutboundKind(enum.StrEnum):
     REPLY = "reply"
     POST = "post"
     DIRECT_MESSAGE = "dm"
+    SMS = "sms"
+    MMS = "mms"
+    EMAIL = "email"
+
+
+# Sent through an account's platform adapter / through a contact channel (SMS gateway, SMTP).
+PLATFORM_KINDS = (OutboundKind.REPLY, OutboundKind.POST, OutboundKind.DIRECT_MESSAGE)
+CONTACT_KINDS = (OutboundKind.SMS, OutboundKind.MMS, OutboundKind.EMAIL)
 
 
 class DeliveryState(enum.StrEnum):
@@ -24,23 +33,24 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # final: the platform refused it (or sending broke); ``error_kind`` says why
     RETRY = "retry"  # the platform was unavailable; will be tried again
-    # The send was interrupted after it may have reached the platform: never resent on its
-    # own (at most once); an operator checks the platform and retries or lets it be.
-    UNKNOWN = "unknown"
+    UNKNOWN = "unknown"  # the sender was interrupted mid-send: only a person may send it again
+    DELIVERED = "delivered"  # final: the carrier reported it reached the customer's phone
 
 
 class ErrorKind(enum.StrEnum):
-    """Why a message failed (or waits), for people: the workbench explains each in words."""
+    """Why a send did not succeed, in words an operator can act on (``send_error.<kind>``)."""
 
-    REJECTED = "rejected"  # the platform refused the content or the action
-    NOT_FOUND = "not_found"  # what it answers was deleted
-    TOKEN_EXPIRED = "token_expired"  # the account needs re-authorization
+    REJECTED = "rejected"
+    NOT_FOUND = "not_found"
+    TOKEN_EXPIRED = "token_expired"
     RATE_LIMITED = "rate_limited"
-    UNAVAILABLE = "unavailable"  # network fault, timeout, 5xx
-    UNSUPPORTED = "unsupported"  # the platform cannot send this kind of message
-    GAVE_UP = "gave_up"  # unavailable too many times
-    INTERNAL = "internal"  # the hub failed while sending; see the log
-    INTERRUPTED = "interrupted"  # the sender stopped mid-send (see UNKNOWN)
+    UNAVAILABLE = "unavailable"
+    UNSUPPORTED = "unsupported"
+    GAVE_UP = "gave_up"
+    INTERNAL = "internal"
+    INTERRUPTED = "interrupted"
+    UNCONFIRMED = "unconfirmed"  # no answer after the other side may have taken it (a timeout)
+    UNDELIVERED = "undelivered"  # the delivery report says it did not reach the customer
 
 
 class OutboundMessage(Base):
@@ -53,13 +63,18 @@ class OutboundMessage(Base):
     target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     text: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # The id the other side sees for the current send (an SMS gateway's OutId, an e-mail's
+    # Message-ID): the idempotency key, renewed only when a person sends again something the
+    # other side provably had, so a delivery report for the earlier send matches nothing.
+    send_key: Mapped[str | None] = mapped_column(String(96), index=True)
     state: Mapped[DeliveryState] = mapped_column(String(10), default=DeliveryState.QUEUED)
     platform_id: Mapped[str | None] = mapped_column(String(64))
     sent_text: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str] = mapped_column(String(500), default="")
-    error_kind: Mapped[str | None] = mapped_column(String(16))
+    error_kind: Mapped[ErrorKind | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_at: Mapped[datetime | None]  # when the current (or last) send attempt began
     sent_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # when the current sender took it (see sweep_interrupted)
+    delivered_at: Mapped[datetime | None]  # from the delivery report
