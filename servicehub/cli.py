@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 from collections.abc import Sequence
 
 from servicehub.core.db import check_connection
 from servicehub.core.errors import HubError
+from servicehub.core.logs import configure_logging
 from servicehub.core.settings import load_settings
 
 
@@ -24,11 +24,10 @@ class CliError(HubError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
+        configure_logging(
+            json_lines=load_settings(args.settings).hub.mode == "production", verbose=args.verbose
+        )
         result: int = args.func(args)
         return result
     except HubError as exc:
@@ -96,9 +95,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     from servicehub.core import migrate
+    from servicehub.core.errors import ActionError
     from servicehub.core.roles import ensure_default_roles
     from servicehub.core.runtime import Runtime
-    from servicehub.core.users import UserError, create_user, ensure_org
+    from servicehub.core.users import create_user, ensure_org
 
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
@@ -117,7 +117,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
                 display_name=args.display_name,
             )
             print(f"created user {user.username} (id {user.id})")
-    except UserError as exc:
+    except ActionError as exc:
         raise CliError(str(exc)) from exc
     return 0
 
@@ -169,7 +169,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     assert isinstance(runtime, Runtime)
     ensure_port_free(runtime.settings.web.host, runtime.settings.web.port, "[web].port")
-    serve(create_app(runtime), runtime.settings.web.host, runtime.settings.web.port)
+    web = runtime.settings.web
+    serve(create_app(runtime), web.host, web.port, forwarded_allow_ips=web.forwarded_allow_ips)
     return 0
 
 

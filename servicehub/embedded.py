@@ -77,7 +77,8 @@ def run_embedded(settings: Settings) -> int:
             feeder.start()
         print_banner(runtime, logins, simulator, out=sys.stdout)
         contact.print_banner(sys.stdout)
-        serve(create_app(runtime), settings.web.host, settings.web.port)
+        web = settings.web
+        serve(create_app(runtime), web.host, web.port, forwarded_allow_ips=web.forwarded_allow_ips)
     finally:
         if feeder is not None:
             feeder.stop()

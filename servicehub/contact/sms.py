@@ -199,7 +199,7 @@ class HttpSmsGateway:
             raise ReportRefused("stale report")
         try:
             items = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting too: never a 500
             raise ReportRefused("not JSON") from None
         if not isinstance(items, list):
             raise ReportRefused("not a list of reports")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
+from servicehub.core import logs
 from servicehub.core.runtime import installed_runtime
 from servicehub.core.settings import Settings
 from servicehub.core.tasks import REGISTRY, TASK_MODULES, load_task_modules, schedule
@@ -22,6 +23,7 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,  # keep the hub's log lines (JSON, with task ids)
         beat_schedule={name: {"task": name, "schedule": every} for name, every in schedule(settings).items()},
     )
     load_task_modules()
@@ -38,6 +40,19 @@ def _fresh_connections(**_: Any) -> None:
 
 
 worker_process_init.connect(_fresh_connections, weak=False)
+
+
+def _task_started(task_id: str = "", **_: Any) -> None:
+    """Every log line a task writes carries its Celery task id (``core.logs``)."""
+    logs.task_id.set(task_id)
+
+
+def _task_ended(**_: Any) -> None:
+    logs.task_id.set("")
+
+
+task_prerun.connect(_task_started, weak=False)
+task_postrun.connect(_task_ended, weak=False)
 
 
 def _bound(fn: Any) -> Any:

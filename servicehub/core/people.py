@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.core import audit
+from servicehub.core.auth import end_sessions
 from servicehub.core.errors import ActionError
 from servicehub.core.models import Grant, Organization, OrgKind, RequestState, Role, Scope, Team, User
 from servicehub.core.permissions import FUNCTIONS, NotVisible, Principal, access, require, restrict
@@ -99,6 +100,8 @@ def do_update_user(
     user.display_name = display_name.strip()[:120] or user.display_name
     if user.id == who.user_id and not is_active:
         raise ActionError("cannot_deactivate_self", "you cannot deactivate yourself")
+    if user.is_active and not is_active:
+        end_sessions(session, user.id)  # a deactivated user's open pages and streams end now
     user.is_active = is_active
     if capacity is not None:
         if not 0 <= capacity <= MAX_CAPACITY:

@@ -21,11 +21,13 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicehub.core import metrics
 from servicehub.core.db import make_engine, make_session_factory, on_commit
 from servicehub.core.events import EventBus, InProcessBus, RedisBus
 from servicehub.core.security import TokenVault, secret_key
 from servicehub.core.settings import Settings, SettingsError, load_settings
 from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner, load_task_modules
+from servicehub.core.throttle import Counters, LoginThrottle, MemoryCounters, RedisCounters
 from servicehub.filters.settings import FilterSettings
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class Runtime:
     vault: TokenVault
     secret: str
     filters: FilterSettings
+    login_throttle: LoginThrottle
     # Test seam: an httpx transport handed to every adapter (e.g. httpx.MockTransport).
     adapter_transport: httpx.BaseTransport | None = None
     # The accounts package's per-process state, made on first use (see the module docstring).
@@ -89,10 +92,13 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         else:
             tasks = InProcessRunner(settings.tasks.workers)
     events: EventBus = InProcessBus()
+    counters: Counters = MemoryCounters()
     if settings.hub.mode == "production":
         # One channel per hub database, so two hubs sharing a Redis server never hear each other.
-        tag = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
-        events = RedisBus(settings.redis.url, channel=f"servicehub:{tag}:events")
+        events = RedisBus(settings.redis.url, channel=f"{redis_prefix(settings)}events")
+        counters = RedisCounters(settings.redis.url, prefix=f"{redis_prefix(settings)}login:")
+        metrics.use(metrics.RedisStore(settings.redis.url, prefix=f"{redis_prefix(settings)}metrics:"))
+    security = settings.security
     secret = secret_key(settings)
     return Runtime(
         settings=settings,
@@ -103,7 +109,20 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         vault=TokenVault(secret),
         secret=secret,
         filters=filters,
+        login_throttle=LoginThrottle(
+            counters,
+            per_user=security.login_failures_per_user,
+            per_address=security.login_failures_per_address,
+            lock_minutes=security.login_lock_minutes,
+        ),
     )
+
+
+def redis_prefix(settings: Settings) -> str:
+    """Key prefix of this hub's shared state in Redis: one per hub database, so two hubs
+    sharing a Redis server never see each other's events or counters."""
+    tag = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return f"servicehub:{tag}:"
 
 
 def set_runtime(runtime: Runtime | None) -> None:

@@ -28,6 +28,19 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def spend_a_verification(password: str) -> None:
+    """Do the work of one verification that cannot succeed (a missing or deactivated user), so
+    the answer takes as long as a real check: no telling accounts apart by timing. The dummy
+    hash is made with the current hasher's parameters, so it costs exactly what a real one does."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    verify_password(_dummy[1], password)
+
+
 def secret_key(settings: Settings) -> str:
     """The configured secret, or one generated once and kept in the data directory (mode 0600)."""
     if settings.hub.secret_key:

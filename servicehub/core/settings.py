@@ -61,6 +61,24 @@ class WebSettings:
     port: int = 8000
     public_url: str = ""  # empty: http://host:port
     session_max_age_seconds: int = 12 * 3600
+    # Proxies whose X-Forwarded-For / -Proto uvicorn believes (comma-separated; "*" any).
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    login_failures_per_user: int = 5  # then the name is locked for lock_minutes
+    login_failures_per_address: int = 30  # then the address is (an office NAT shares one)
+    login_lock_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    # /metrics answers a request bearing this token ("Authorization: Bearer <token>") ...
+    metrics_token: str = ""
+    # ... or coming from one of these addresses/networks (comma-separated, e.g. "10.0.0.0/8").
+    # Both empty: loopback only when embedded, nobody in production.
+    metrics_addresses: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,8 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
@@ -187,7 +207,61 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise SettingsError(f"settings file {file} does not exist; pass an existing file or omit it")
     _apply_env(raw, env)
     settings: Settings = _build(Settings, raw, prefix="")
+    if settings.hub.mode == "production":
+        check_production(settings)
     return settings
+
+
+# Values shipped for the demo and the tests: anyone can read them, so production refuses them.
+DEMO_VALUES = frozenset(
+    {
+        "hub-demo-app",
+        "hub-demo-secret",
+        "hub-app",
+        "hub-secret",
+        "test-secret",
+        "wx10010demo",
+        "wx-demo-secret",
+        "wx-demo-token",
+        "gh_10010demo",
+    }
+)
+MIN_SECRET_KEY = 32
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse to run in production with a demo key, secret or password, naming the setting."""
+    key = settings.hub.secret_key
+    if not key:
+        raise SettingsError(
+            "hub.secret_key is empty; production needs one secret shared by every process "
+            f"(at least {MIN_SECRET_KEY} random characters, e.g. from `openssl rand -base64 48`)"
+        )
+    if key in DEMO_VALUES:
+        raise SettingsError("hub.secret_key is a demo value; set a secret of your own")
+    if len(key) < MIN_SECRET_KEY:
+        raise SettingsError(
+            f"hub.secret_key is shorter than {MIN_SECRET_KEY} characters; set a longer secret"
+        )
+    if settings.ops.metrics_token and len(settings.ops.metrics_token) < 16:
+        raise SettingsError("ops.metrics_token is shorter than 16 characters; set a longer token")
+    for name, value in _strings(settings.platforms, "platforms"):
+        if value in DEMO_VALUES:
+            raise SettingsError(f"{name} is the demo value {value!r}; set the one the platform issued you")
+    for name, value in _strings({"database": {"url": settings.database.url}}, ""):
+        if any(f":{demo}@" in value for demo in DEMO_VALUES):
+            raise SettingsError(f"{name.lstrip('.')} holds a demo password; set a real one")
+
+
+def _strings(table: Mapping[str, Any], prefix: str) -> list[tuple[str, str]]:
+    found = []
+    for key, value in table.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            found.extend(_strings(value, name))
+        elif isinstance(value, str):
+            found.append((name, value))
+    return found
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:

@@ -8,10 +8,9 @@ from sqlalchemy.orm import Session
 from servicehub.core import audit
 from servicehub.core.errors import ActionError
 from servicehub.core.models import Organization, OrgKind, Role, User
+from servicehub.core.passwords import check_new_password
 from servicehub.core.permissions import Principal
 from servicehub.core.security import hash_password
-
-MIN_PASSWORD = 8
 
 
 class UserError(ActionError):
@@ -41,8 +40,7 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise UserError("username_length", "username must be 1-64 characters")
-    if len(password) < MIN_PASSWORD:
-        raise UserError("password_short", f"password must have at least {MIN_PASSWORD} characters")
+    check_new_password(password, personal=(username, display_name or ""))
     if session.scalars(select(User).where(User.username == username)).first() is not None:
         raise UserError("name_taken", f"user {username!r} already exists", name=username)
     found = list(session.scalars(select(Role).where(Role.name.in_(roles))))
@@ -60,14 +58,6 @@ def create_user(
     session.flush()
     audit.record(session, "user.created", "user", user.id, by=actor, username=username, roles=roles)
     return user
-
-
-def record_login(session: Session, *, username: str, user_id: int | None, ip: str) -> None:
-    """Audit a login attempt: ``user_id`` None means it failed (the name tried is kept)."""
-    if user_id is None:
-        audit.record(session, "auth.login_failed", "user", username[:64], ip=ip)
-    else:
-        audit.record(session, "auth.login", "user", user_id, actor_id=user_id, ip=ip)
 
 
 def record_denial(session: Session, who: Principal | None, *, action: str, path: str, what: str) -> None:

@@ -18,7 +18,7 @@ that such a wait is short (see :func:`_customers`).
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +28,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser
+from servicehub.core import metrics
 from servicehub.core.bulk import insert_rows, reserve_ids
 from servicehub.core.db import is_postgres, utcnow
 from servicehub.core.lookup import chunks, one_of
@@ -63,7 +64,10 @@ def intake(session: Session, account: Account, items: Sequence[InboundItem], cha
 def take_in(session: Session, account: Account, items: Sequence[InboundItem], chain: FilterChain) -> Stored:
     """Store ``items`` heard by ``account`` (see the module docstring); nothing is committed."""
     rows = judge(session, account, items, chain)
-    return stored_from(rows, insert_messages(session, rows))
+    added = insert_messages(session, rows)
+    by_source = Counter(kind for kind, _ in added.values())
+    metrics.count_on_commit(session, "intake", {(str(account.id), str(k)): n for k, n in by_source.items()})
+    return stored_from(rows, added)
 
 
 def judge(

@@ -47,7 +47,7 @@ from servicehub.adapters.errors import (
     Unconfirmed,
     Unsupported,
 )
-from servicehub.core import audit
+from servicehub.core import audit, metrics
 from servicehub.core.db import utcnow
 from servicehub.core.errors import ActionError
 from servicehub.core.models import (
@@ -292,6 +292,8 @@ def _failed(session: Session, account: Account, outbound: OutboundMessage, exc: 
     if CHANNELS[outbound.kind].on_platform:  # an SMS gateway's trouble says nothing of the account
         _account_health(account, exc)
     _settle(session, outbound, state, kind, str(exc))
+    via = account.platform if CHANNELS[outbound.kind].on_platform else str(outbound.kind)
+    metrics.count_on_commit(session, "outbox_failures", {(via, str(kind)): 1})
     log.warning("sending outbound %s failed: %s", outbound.id, exc)
 
 

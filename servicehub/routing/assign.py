@@ -295,7 +295,11 @@ def assign_requests(
         audit.record_many(session, events)
         # One event per batch, not per request: pages re-read what they show anyway.
         changed = [d["request_id"] for d in decisions]
-        runtime.publish_on_commit(session, {"type": "requests", "request_ids": changed})
+        assigned = set(changed)
+        accounts = sorted({r.account_id for r in requests if r.id in assigned})
+        runtime.publish_on_commit(
+            session, {"type": "requests", "request_ids": changed, "account_ids": accounts}
+        )
     return result
 
 

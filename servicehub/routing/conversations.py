@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -27,7 +27,7 @@ from sqlalchemy import Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from servicehub.core import audit
+from servicehub.core import audit, metrics
 from servicehub.core.bulk import insert_rows
 from servicehub.core.db import is_postgres, savepoint, utcnow
 from servicehub.core.lookup import chunks, one_of
@@ -103,6 +103,7 @@ class Joined:
     created: list[ServiceRequest]
     request_of: dict[int, int]  # message id -> request id
     heard: dict[int, tuple[str, set[str]]]  # new request id -> its messages' text and tags
+    received: dict[int, datetime] = field(default_factory=dict)  # request id -> first message in
 
 
 def route_batch(session: Session, runtime: Runtime, messages: Sequence[Routable]) -> list[int]:
@@ -141,18 +142,37 @@ def join_requests(session: Session, runtime: Runtime, messages: Sequence[Routabl
         )
         for r in created
     }
-    return Joined(requests, created, request_of, heard)
+    received: dict[int, datetime] = {}
+    for message in messages:
+        rid = request_of.get(message.id)
+        if rid is not None and (rid not in received or message.received_at < received[rid]):
+            received[rid] = message.received_at
+    return Joined(requests, created, request_of, heard, received)
 
 
 def finish_routing(session: Session, runtime: Runtime, joined: Joined) -> list[int]:
     """Assign the new requests (the messages must be stored by now) and announce the rest."""
-    assign_requests(session, runtime, joined.created, heard_texts=joined.heard)  # users locked once
+    chosen = assign_requests(session, runtime, joined.created, heard_texts=joined.heard)  # users locked once
+    now = utcnow()
+    metrics.observe_on_commit(
+        session,
+        "assignment_latency",
+        (),
+        [
+            max(0.0, (now - joined.received.get(r.id, r.created_at)).total_seconds())
+            for r in joined.created
+            if chosen.get(r.id)
+        ],
+    )
     fresh = {r.id for r in joined.created}  # assign_requests has announced these already
     touched = sorted({r.id for r in joined.requests.values()})
     grown = [request_id for request_id in touched if request_id not in fresh]
     raise_priorities(session, runtime, [r for r in joined.requests.values() if r.id not in fresh])
     if grown:  # new requests are announced by their assignment
-        runtime.publish_on_commit(session, {"type": "requests", "request_ids": grown})
+        accounts = sorted({r.account_id for r in joined.requests.values() if r.id not in fresh})
+        runtime.publish_on_commit(
+            session, {"type": "requests", "request_ids": grown, "account_ids": accounts}
+        )
     return touched
 
 

@@ -51,7 +51,9 @@ def do_resolve_request(session: Session, runtime: Runtime, who: Principal, reque
     request.state = RequestState.RESOLVED
     request.resolved_at = utcnow()
     audit.record(session, "request.resolved", "request", request.id, by=who)
-    runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
+    runtime.publish_on_commit(
+        session, {"type": "request", "request_id": request.id, "account_id": request.account_id}
+    )
     return True
 
 

@@ -169,7 +169,9 @@ def do_pick(runtime: Runtime, principal: Principal, request_id: int, user_id: in
             from_user_id=before,
             strategy="manual",
         )
-        runtime.publish_on_commit(session, {"type": "request", "request_id": request.id})
+        runtime.publish_on_commit(
+            session, {"type": "request", "request_id": request.id, "account_id": request.account_id}
+        )
 
 
 def do_reroute(runtime: Runtime, principal: Principal, request_id: int) -> int | None:

@@ -133,7 +133,7 @@ async def oauth_callback(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/accounts", accounts_page),
-    Route("/accounts/{account_id:int}/listening", listening_submit, methods=["POST"]),
+    Route("/accounts/{account_id:id}/listening", listening_submit, methods=["POST"]),
     Route("/accounts/connect/{platform:str}", credentials_submit, methods=["POST"]),
     Route("/oauth/{platform:str}/start", oauth_start),
     Route("/oauth/{platform:str}/callback", oauth_callback),

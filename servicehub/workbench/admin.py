@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from servicehub.core import people
+from servicehub.core import auth, people
 from servicehub.core.models import Organization, OrgKind, Role, Scope, Team, User
 from servicehub.core.permissions import FUNCTIONS, Forbidden, Principal, restrict
 from servicehub.core.shifts import format_shifts
 from servicehub.workbench import admin_routing, supervise
 from servicehub.workbench.admin_layout import SECTIONS, show
-from servicehub.workbench.forms import Form, principal, submit
+from servicehub.workbench.forms import Form, principal, runtime_of, submit
 from servicehub.workbench.security import guard
 
 FN = people.MANAGE
@@ -68,9 +68,13 @@ async def org_create(request: Request) -> Response:
 
 @guard(FN)
 async def users_page(request: Request) -> Response:
+    runtime = runtime_of(request)
+
     def load(session: Session, who: Principal) -> dict[str, Any]:
+        users = _scoped(session, who, User, User.id)
         return {
-            "users": [(u, format_shifts(u.shifts or [])) for u in _scoped(session, who, User, User.id)],
+            "users": [(u, format_shifts(u.shifts or [])) for u in users],
+            "locked": auth.locked_users(runtime, users),
             "orgs": _scoped(session, who, Organization, Organization.id),
             "teams": _scoped(session, who, Team, Team.id),
             "roles": list(session.scalars(select(Role).order_by(Role.id))),
@@ -114,6 +118,27 @@ async def user_update(request: Request) -> Response:
         )
 
     return await submit(request, act, back="/admin/users")
+
+
+@guard(FN)
+async def user_password_reset(request: Request) -> Response:
+    user_id = int(request.path_params["user_id"])
+
+    def act(session: Session, who: Principal, form: Form) -> None:
+        auth.do_reset_password(session, who, user_id, new=form.raw("password"))
+
+    return await submit(request, act, back="/admin/users", done="password_reset")
+
+
+@guard(FN)
+async def user_unlock(request: Request) -> Response:
+    user_id = int(request.path_params["user_id"])
+    runtime = runtime_of(request)
+
+    def act(session: Session, who: Principal, form: Form) -> None:
+        auth.do_unlock_login(session, runtime, who, user_id)
+
+    return await submit(request, act, back="/admin/users", done="unlocked")
 
 
 # ---- teams ---------------------------------------------------------------------------
@@ -199,13 +224,15 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/orgs", org_create, methods=["POST"]),
     Route("/admin/users", users_page),
     Route("/admin/users", user_create, methods=["POST"]),
-    Route("/admin/users/{user_id:int}", user_update, methods=["POST"]),
+    Route("/admin/users/{user_id:id}", user_update, methods=["POST"]),
+    Route("/admin/users/{user_id:id}/password", user_password_reset, methods=["POST"]),
+    Route("/admin/users/{user_id:id}/unlock", user_unlock, methods=["POST"]),
     Route("/admin/teams", teams_page),
     Route("/admin/teams", team_create, methods=["POST"]),
-    Route("/admin/teams/{team_id:int}/members", team_members, methods=["POST"]),
+    Route("/admin/teams/{team_id:id}/members", team_members, methods=["POST"]),
     Route("/admin/roles", roles_page),
     Route("/admin/roles", role_create, methods=["POST"]),
-    Route("/admin/roles/{role_id:int}/grants", role_grant, methods=["POST"]),
+    Route("/admin/roles/{role_id:id}/grants", role_grant, methods=["POST"]),
     *admin_routing.ROUTES,
     *supervise.ROUTES,
 ]

@@ -19,7 +19,7 @@ from servicehub.core.errors import ActionError
 from servicehub.publishing.outbox import do_queue_reply
 from servicehub.routing.queue import list_requests
 from servicehub.routing.requests import request_detail
-from servicehub.workbench.forms import explain, principal, runtime_of
+from servicehub.workbench.forms import explain, json_body, principal, runtime_of
 from servicehub.workbench.security import CSRF_HEADER, csrf_ok, guard
 
 
@@ -86,7 +86,7 @@ async def api_reply(request: Request) -> Response:
     if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
         return JSONResponse({"error": "missing or wrong X-CSRF-Token"}, status_code=403)
     try:
-        body = await request.json()
+        body = await json_body(request)
         text = str(body["text"])
     except (ValueError, KeyError, TypeError):
         return JSONResponse({"error": 'body must be JSON {"text": "..."}'}, status_code=400)
@@ -108,6 +108,6 @@ async def api_reply(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/api/requests", api_requests),
-    Route("/api/requests/{request_id:int}", api_request),
-    Route("/api/requests/{request_id:int}/reply", api_reply, methods=["POST"]),
+    Route("/api/requests/{request_id:id}", api_request),
+    Route("/api/requests/{request_id:id}/reply", api_reply, methods=["POST"]),
 ]

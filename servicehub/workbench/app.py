@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -21,6 +20,7 @@ from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
 from servicehub.workbench import (
+    account_security,
     accounts,
     admin,
     api,
@@ -31,6 +31,8 @@ from servicehub.workbench import (
     leads,
     live,
     notices,
+    openapi,
+    ops,
     pages,
     request_tools,
     review,
@@ -38,8 +40,10 @@ from servicehub.workbench import (
     workorders,
 )
 from servicehub.workbench.i18n import translator
+from servicehub.workbench.limits import BodyLimit
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
+from servicehub.workbench.request_ids import RequestIds
+from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend, SessionCookies
 
 STATIC = Path(__file__).parent / "static"
 
@@ -54,9 +58,15 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """The same headers on every answer; HSTS too when the hub is served over https."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if https else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +76,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"].extend(SECURITY_HEADERS)
+                message["headers"].extend(self.headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -134,6 +144,7 @@ def create_app(runtime: Runtime) -> Starlette:
         *snippets.ROUTES,
         *workorders.ROUTES,
         *leads.ROUTES,
+        *account_security.ROUTES,
         *accounts.ROUTES,
         *review.ROUTES,
         *customers.ROUTES,
@@ -141,21 +152,20 @@ def create_app(runtime: Runtime) -> Starlette:
         *audit_log.ROUTES,
         *api.ROUTES,
         Route("/events", live.events),
-        Route("/push/{platform:str}/{account_id:int}", live.push, methods=["GET", "POST"]),
+        Route("/push/{platform:str}/{account_id:id}", live.push, methods=["GET", "POST"]),
         Route("/healthz", live.healthz),
+        Route("/readyz", live.readyz),
+        *ops.ROUTES,
+        *openapi.ROUTES,
         *admin.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+    https = runtime.settings.public_url.startswith("https://")
     middleware = [
-        Middleware(SecurityHeaders),
-        Middleware(
-            SessionMiddleware,
-            secret_key=runtime.secret,
-            session_cookie="hub_session",
-            max_age=runtime.settings.web.session_max_age_seconds,
-            same_site="lax",
-            https_only=runtime.settings.public_url.startswith("https"),
-        ),
+        Middleware(RequestIds),
+        Middleware(SecurityHeaders, https=https),
+        Middleware(BodyLimit),
+        Middleware(SessionCookies, secure=https, max_age=runtime.settings.web.session_max_age_seconds),
         Middleware(AuthenticationMiddleware, backend=SessionAuthBackend(runtime)),
     ]
     app = Starlette(

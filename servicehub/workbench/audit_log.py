@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from servicehub.core.audit import AuditFilter, actions_seen, list_events
 from servicehub.core.models import Account, User
 from servicehub.core.permissions import FUNCTIONS, restrict
-from servicehub.workbench.forms import principal, runtime_of
+from servicehub.workbench.forms import id_or_none, principal, runtime_of
 from servicehub.workbench.i18n import has_text, translator
 from servicehub.workbench.rendering import CHINA, locale_of, platform_namer, render
 from servicehub.workbench.security import guard
@@ -37,10 +37,6 @@ def parse_day(text: str) -> datetime | None:
         return None
 
 
-def parse_number(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 19 else None
-
-
 # Which catalog families a detail's coded values come from, by detail name.
 VALUE_FAMILIES: dict[str, tuple[str, ...]] = {
     "strategy": ("strategy",),
@@ -52,6 +48,7 @@ VALUE_FAMILIES: dict[str, tuple[str, ...]] = {
     "after": ("presence", "priority"),
     "reason": ("drop", "presence_reason"),
     "why": ("why",),
+    "by_what": ("lock_by",),
 }
 
 
@@ -106,11 +103,11 @@ async def audit_page(request: Request) -> Response:
     params = request.query_params
     since, until = parse_day(params.get("since", "")), parse_day(params.get("until", ""))
     query = AuditFilter(
-        actor_id=parse_number(params.get("actor", "")),
+        actor_id=id_or_none(params.get("actor", "")),
         action=params.get("action", "")[:64],
         since=since,
         until=until + timedelta(days=1) if until else None,
-        before=parse_number(params.get("before", "")),
+        before=id_or_none(params.get("before", "")),
     )
     runtime, who = runtime_of(request), principal(request)
 

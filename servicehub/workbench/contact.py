@@ -170,14 +170,14 @@ async def sms_callback(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/requests/{request_id:int}/phone", phone_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/crm", crm_link_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/crm/unlink", crm_unlink_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/sms", sms_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/email", email_submit, methods=["POST"]),
-    Route("/customers/{customer_id:int}/identities", identities_link_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/phone", phone_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/crm", crm_link_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/crm/unlink", crm_unlink_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/sms", sms_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/email", email_submit, methods=["POST"]),
+    Route("/customers/{customer_id:id}/identities", identities_link_submit, methods=["POST"]),
     Route(
-        "/customers/{customer_id:int}/identities/{identity_id:int}/unlink",
+        "/customers/{customer_id:id}/identities/{identity_id:id}/unlink",
         identity_unlink_submit,
         methods=["POST"],
     ),

@@ -40,4 +40,4 @@ async def customer_page(request: Request) -> Response:
     )
 
 
-ROUTES = [Route("/customers/{customer_id:int}", customer_page)]
+ROUTES = [Route("/customers/{customer_id:id}", customer_page)]

@@ -15,6 +15,8 @@ action's own checks. The action runs in one transaction, committed when it retur
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -29,6 +31,7 @@ from starlette.responses import RedirectResponse, Response
 from servicehub.core.errors import ActionError
 from servicehub.core.permissions import Principal
 from servicehub.core.runtime import Runtime
+from servicehub.workbench import MAX_ID, IdConvertor
 from servicehub.workbench.i18n import has_text, translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import HubUser, checked_form
@@ -36,7 +39,7 @@ from servicehub.workbench.security import HubUser, checked_form
 Act = Callable[[Session, Principal, "Form"], str | None]
 OnError = Callable[[ActionError, "Form"], Awaitable[Response]]
 
-MAX_INT = 2**31 - 1
+MAX_INT = MAX_ID
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -103,6 +106,29 @@ def _number(name: str, text: str) -> int:
     if not 0 <= value <= MAX_INT:
         raise ActionError("not_a_number", f"{name} is out of range", field=name)
     return value
+
+
+_ID = re.compile(IdConvertor.regex)
+
+
+def id_or_none(text: str) -> int | None:
+    """A row id or cursor typed into a URL or field, or None: ASCII digits only (``"²".isdigit()``
+    is true, and ``int("²")`` fails), never more than the tables' INTEGER ids hold."""
+    return int(text) if _ID.fullmatch(text) else None
+
+
+class BadJson(ValueError):
+    """A JSON body that is not JSON, or nested too deeply to read safely."""
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body; :class:`BadJson` for one that cannot be read (never a 500:
+    ``json.loads`` raises RecursionError on a few thousand nested brackets)."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadJson("body is not JSON") from None
 
 
 def principal(request: Request) -> Principal:

@@ -26,8 +26,8 @@ from servicehub.leads.actions import (
     do_update_lead,
 )
 from servicehub.leads.reads import LeadFilter, export_csv, lead_detail, list_leads
-from servicehub.workbench.audit_log import parse_day, parse_number
-from servicehub.workbench.forms import Form, principal, runtime_of, submit
+from servicehub.workbench.audit_log import parse_day
+from servicehub.workbench.forms import Form, id_or_none, principal, runtime_of, submit
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import guard
@@ -43,11 +43,11 @@ def _filter(request: Request) -> tuple[LeadFilter, dict[str, str]]:
     until = parse_day(form.get("until", ""))
     query = LeadFilter(
         stage=form.get("stage", "") if form.get("stage") in STAGES else "",
-        owner_id=parse_number(form.get("owner", "")),
-        account_id=parse_number(form.get("account", "")),
+        owner_id=id_or_none(form.get("owner", "")),
+        account_id=id_or_none(form.get("account", "")),
         since=parse_day(form.get("since", "")),
         until=until + timedelta(days=1) if until else None,  # the whole of that day
-        before=parse_number(params.get("before", "")),
+        before=id_or_none(params.get("before", "")),
     )
     return query, form
 
@@ -194,10 +194,10 @@ async def lead_update(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     Route("/leads", leads_page),
     Route("/leads/export.csv", leads_export),
-    Route("/leads/{lead_id:int}", lead_page),
-    Route("/leads/{lead_id:int}", lead_update, methods=["POST"]),
-    Route("/leads/{lead_id:int}/stage", lead_stage, methods=["POST"]),
-    Route("/leads/{lead_id:int}/owner", lead_owner, methods=["POST"]),
-    Route("/requests/{request_id:int}/leads", lead_from_request, methods=["POST"]),
-    Route("/customers/{customer_id:int}/leads", lead_from_customer, methods=["POST"]),
+    Route("/leads/{lead_id:id}", lead_page),
+    Route("/leads/{lead_id:id}", lead_update, methods=["POST"]),
+    Route("/leads/{lead_id:id}/stage", lead_stage, methods=["POST"]),
+    Route("/leads/{lead_id:id}/owner", lead_owner, methods=["POST"]),
+    Route("/requests/{request_id:id}/leads", lead_from_request, methods=["POST"]),
+    Route("/customers/{customer_id:id}/leads", lead_from_customer, methods=["POST"]),
 ]

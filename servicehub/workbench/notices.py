@@ -141,6 +141,6 @@ ROUTES: list[BaseRoute] = [
     Route("/api/notifications", api_notifications),
     Route("/announcements", announcements_page),
     Route("/announcements", announcement_post, methods=["POST"]),
-    Route("/announcements/{announcement_id:int}/read", announcement_read, methods=["POST"]),
-    Route("/announcements/{announcement_id:int}/remove", announcement_remove, methods=["POST"]),
+    Route("/announcements/{announcement_id:id}/read", announcement_read, methods=["POST"]),
+    Route("/announcements/{announcement_id:id}/remove", announcement_remove, methods=["POST"]),
 ]

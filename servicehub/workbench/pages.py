@@ -19,10 +19,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from servicehub.contact.panel import contact_panel
+from servicehub.core.auth import Login, do_log_in, do_log_out
 from servicehub.core.errors import ActionError
 from servicehub.core.permissions import Principal
 from servicehub.core.runtime import Runtime
-from servicehub.core.users import record_login
 from servicehub.leads.reads import leads_of_customer
 from servicehub.publishing.outbox import do_queue_reply, do_retry_outbound
 from servicehub.routing.customers import MAX_TIER, customer_panel
@@ -34,13 +34,7 @@ from servicehub.routing.viewers import viewers
 from servicehub.workbench.forms import Form, explain, principal, runtime_of, submit
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
-from servicehub.workbench.security import (
-    authenticate_password,
-    client_ip,
-    csrf_ok,
-    fingerprint,
-    guard,
-)
+from servicehub.workbench.security import HubUser, client_ip, csrf_ok, guard, start_new_session
 from servicehub.workday.snippets import fill, snippets_for
 from servicehub.workorders.reads import KINDS as ORDER_KINDS
 from servicehub.workorders.reads import open_orders_of_customer, orders_of_request, target_choices
@@ -58,29 +52,45 @@ async def login_submit(request: Request) -> Response:
     if not csrf_ok(request, form.get("csrf_token")):
         return render(request, "login.html", status_code=400, error=t("error.csrf"))
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    runtime = runtime_of(request)
-    user = await run_in_threadpool(authenticate_password, runtime, username, password)
-    await run_in_threadpool(_record_login, runtime, username, user.id if user else None, client_ip(request))
-    if user is None:
+    runtime, ip = runtime_of(request), client_ip(request)
+    agent = request.headers.get("user-agent", "")
+
+    def log_in() -> Login:
+        with runtime.sessions() as session:
+            outcome = do_log_in(
+                session, runtime, username=username, password=password, ip=ip, user_agent=agent
+            )
+            session.commit()
+            return outcome
+
+    outcome = await run_in_threadpool(log_in)
+    if outcome.lock is not None:
+        minutes = max(1, -(-outcome.lock.seconds // 60))
+        return render(
+            request,
+            "login.html",
+            status_code=429,
+            error=t(f"login.locked_{outcome.lock.by}", minutes=minutes),
+        )
+    if outcome.token is None:
         return render(request, "login.html", status_code=401, error=t("login.failed"))
-    lang = request.session.get("lang")
-    request.session.clear()  # fresh session content (and CSRF token): no fixation
-    request.session.update({"uid": user.id, "fp": fingerprint(user), "csrf": secrets.token_urlsafe(32)})
-    if lang:
-        request.session["lang"] = lang
+    start_new_session(request, outcome.token)  # a new token: no fixation, a new CSRF token
     return RedirectResponse("/", status_code=303)
-
-
-def _record_login(runtime: Runtime, username: str, user_id: int | None, ip: str) -> None:
-    with runtime.sessions.begin() as session:
-        record_login(session, username=username, user_id=user_id, ip=ip)
 
 
 @guard()
 async def logout(request: Request) -> Response:
     form = await request.form()
-    if csrf_ok(request, form.get("csrf_token")):
-        request.session.clear()
+    user = request.user
+    if csrf_ok(request, form.get("csrf_token")) and isinstance(user, HubUser):
+        runtime = runtime_of(request)
+
+        def log_out() -> None:
+            with runtime.sessions.begin() as session:
+                do_log_out(session, user.principal, user.session_id)
+
+        await run_in_threadpool(log_out)
+        start_new_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -228,9 +238,9 @@ ROUTES: list[BaseRoute] = [
     Route("/login", login_submit, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/queue", queue_page, name="queue"),
-    Route("/requests/{request_id:int}", request_page),
-    Route("/requests/{request_id:int}/next", next_request),
-    Route("/requests/{request_id:int}/reply", reply_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/resolve", resolve_submit, methods=["POST"]),
-    Route("/requests/{request_id:int}/replies/{outbound_id:int}/retry", retry_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}", request_page),
+    Route("/requests/{request_id:id}/next", next_request),
+    Route("/requests/{request_id:id}/reply", reply_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/resolve", resolve_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/replies/{outbound_id:id}/retry", retry_submit, methods=["POST"]),
 ]

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 from servicehub.adapters import registry
 from servicehub.adapters.errors import Unsupported
 from servicehub.workbench.i18n import has_text, pick_locale, translator
-from servicehub.workbench.security import HubUser, csrf_token
+from servicehub.workbench.security import HubUser, cookie_state, csrf_token, set_language
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHINA = timezone(timedelta(hours=8))
@@ -63,7 +63,7 @@ env.filters["localshort"] = _local_short
 
 def locale_of(request: Request) -> str:
     user = request.user if isinstance(request.user, HubUser) else None
-    requested = request.query_params.get("lang") or request.session.get("lang")
+    requested = request.query_params.get("lang") or cookie_state(request).lang
     return pick_locale(requested, user.locale if user else None)
 
 
@@ -82,7 +82,7 @@ def platform_namer(locale: str) -> Any:
 
 def _context(request: Request, **context: Any) -> dict[str, Any]:
     if "lang" in request.query_params:
-        request.session["lang"] = pick_locale(request.query_params["lang"], None)
+        set_language(request, pick_locale(request.query_params["lang"], None))
     locale = locale_of(request)
     user = request.user if isinstance(request.user, HubUser) else None
     menu = [

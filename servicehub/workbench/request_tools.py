@@ -84,7 +84,7 @@ async def tier_submit(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/requests/{request_id:int}/notes", note_submit, methods=["POST"]),
-    Route("/api/requests/{request_id:int}/viewing", api_viewing, methods=["POST"]),
-    Route("/customers/{customer_id:int}/tier", tier_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/notes", note_submit, methods=["POST"]),
+    Route("/api/requests/{request_id:id}/viewing", api_viewing, methods=["POST"]),
+    Route("/customers/{customer_id:id}/tier", tier_submit, methods=["POST"]),
 ]

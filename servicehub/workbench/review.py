@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from servicehub.core.permissions import Principal
 from servicehub.listener.review import DroppedRow, do_restore_message, list_dropped
-from servicehub.workbench.forms import Form, principal, runtime_of, submit
+from servicehub.workbench.forms import Form, id_or_none, principal, runtime_of, submit
 from servicehub.workbench.rendering import render
 from servicehub.workbench.security import guard
 
@@ -21,8 +21,7 @@ PAGE = 50
 @guard("message.review")
 async def review_page(request: Request) -> Response:
     runtime, who = runtime_of(request), principal(request)
-    raw = request.query_params.get("before", "")
-    before = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    before = id_or_none(request.query_params.get("before", ""))
 
     def load() -> list[DroppedRow]:
         with runtime.sessions() as session:
@@ -51,5 +50,5 @@ async def restore_submit(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/review", review_page),
-    Route("/review/{message_id:int}/restore", restore_submit, methods=["POST"]),
+    Route("/review/{message_id:id}/restore", restore_submit, methods=["POST"]),
 ]

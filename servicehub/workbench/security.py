@@ -1,37 +1,49 @@
 """Sessions, authentication and CSRF for the workbench.
 
-The session cookie is signed (Starlette's SessionMiddleware, itsdangerous) and holds only
-the user id and a fingerprint of the password hash, so changing a password ends every
-other session. Authentication re-reads the user on each request: a deactivated user or a
-revoked grant takes effect immediately. Forms carry a per-session CSRF token; JSON calls
-send it in ``X-CSRF-Token``.
+The browser's ``hub_session`` cookie holds only a random token (HttpOnly, SameSite=Lax,
+``Secure`` when the public URL is https). A signed-in token names a row of
+``web_sessions`` (``core.auth``): authentication re-reads it and its user on every request,
+so logout, "log out everywhere", a password change or reset and deactivation take effect
+at once, and a copied cookie is worth nothing afterwards. A visitor who is not signed in
+gets a token too, with no row: it binds the login form's CSRF token. Logging in and out
+issue a fresh token (no session fixation). Forms carry the session's CSRF token (derived
+from its token with the app secret); JSON calls send it in ``X-CSRF-Token``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import hmac
-import secrets
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicehub.core.models import User
-from servicehub.core.permissions import Forbidden, Principal, principal_for
+from servicehub.core.auth import SignedIn, csrf_for, new_token, signed_in
+from servicehub.core.permissions import Forbidden, Principal
 from servicehub.core.runtime import Runtime
-from servicehub.core.security import verify_password
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+SESSION_COOKIE = "hub_session"
+LANG_COOKIE = "hub_lang"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+_LANGS = ("zh-CN", "en")
+LANG_MAX_AGE = 365 * 24 * 3600
 
 
 class HubUser(BaseUser):
-    def __init__(self, principal: Principal, locale: str) -> None:
+    def __init__(self, principal: Principal, locale: str, session_id: int) -> None:
         self.principal = principal
         self.locale = locale
+        self.session_id = session_id
 
     @property
     def is_authenticated(self) -> bool:
@@ -46,8 +58,68 @@ class HubUser(BaseUser):
         return str(self.principal.user_id)
 
 
-def fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+@dataclass
+class CookieState:
+    """This request's session token and language, and whether the answer must set them."""
+
+    token: str
+    issue: bool = False
+    lang: str | None = None
+    lang_changed: bool = False
+
+
+def cookie_state(conn: HTTPConnection) -> CookieState:
+    state: CookieState = conn.scope["hub.cookies"]
+    return state
+
+
+def start_new_session(conn: HTTPConnection, token: str | None = None) -> None:
+    """Send a new session token with this answer (after login: ``token``; logout: a fresh one)."""
+    state = cookie_state(conn)
+    state.token, state.issue = token or new_token(), True
+
+
+def set_language(conn: HTTPConnection, lang: str) -> None:
+    state = cookie_state(conn)
+    if lang in _LANGS and lang != state.lang:
+        state.lang, state.lang_changed = lang, True
+
+
+class SessionCookies:
+    """Reads the session token and language from the cookies; sets them when they change."""
+
+    def __init__(self, app: ASGIApp, *, secure: bool, max_age: int) -> None:
+        self.app = app
+        self.flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+        self.max_age = max_age
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        cookies = HTTPConnection(scope).cookies
+        token = cookies.get(SESSION_COOKIE, "")
+        lang = cookies.get(LANG_COOKIE)
+        state = CookieState(token=token, lang=lang if lang in _LANGS else None)
+        if not _TOKEN.fullmatch(token):
+            state.token, state.issue = new_token(), True
+        scope["hub.cookies"] = state
+
+        async def with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                if state.issue:
+                    headers.append(self._cookie(SESSION_COOKIE, state.token, self.max_age))
+                if state.lang_changed and state.lang:
+                    headers.append(self._cookie(LANG_COOKIE, state.lang, LANG_MAX_AGE))
+            await send(message)
+
+        await self.app(scope, receive, with_cookies)
+
+    def _cookie(self, name: str, value: str, max_age: int) -> tuple[bytes, bytes]:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[name] = value
+        return b"set-cookie", f"{cookie.output(header='').strip()}; Max-Age={max_age}{self.flags}".encode()
 
 
 class SessionAuthBackend(AuthenticationBackend):
@@ -55,61 +127,36 @@ class SessionAuthBackend(AuthenticationBackend):
         self.runtime = runtime
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        uid = conn.session.get("uid")
-        if not isinstance(uid, int):
+        state = cookie_state(conn)
+        if state.issue:  # a token minted just now names no session
             return None
-        from starlette.concurrency import run_in_threadpool
-
-        found = await run_in_threadpool(self._load, uid, conn.session.get("fp", ""), client_ip(conn))
+        found = await run_in_threadpool(self._load, state.token, client_ip(conn))
         if found is None:
-            conn.session.clear()
             return None
-        principal, locale = found
-        return AuthCredentials(principal.scopes), HubUser(principal, locale)
+        return AuthCredentials(found.principal.scopes), HubUser(
+            found.principal, found.locale, found.session_id
+        )
 
-    def _load(self, uid: int, fp: str, ip: str) -> tuple[Principal, str] | None:
+    def _load(self, token: str, ip: str) -> SignedIn | None:
         with self.runtime.sessions() as session:
-            user = session.get(User, uid)
-            if user is None or not user.is_active or not hmac.compare_digest(fingerprint(user), fp):
-                return None
-            return principal_for(user, ip=ip), user.locale
+            found = signed_in(session, token, ip=ip)
+            session.commit()  # last seen (at most once a minute)
+            return found
 
 
 def client_ip(conn: HTTPConnection) -> str:
-    """The client's address as this process sees it (behind a proxy: run uvicorn with
-    ``--proxy-headers`` and ``--forwarded-allow-ips`` so it is the operator's, not the proxy's)."""
+    """The client's address as this process sees it (behind a proxy: ``[web]
+    forwarded_allow_ips`` names the proxies whose X-Forwarded-For is believed)."""
     return conn.client.host if conn.client else ""
 
 
-def authenticate_password(runtime: Runtime, username: str, password: str) -> User | None:
-    with runtime.sessions() as session:
-        user = session.query(User).filter(User.username == username).one_or_none()
-        if user is None:
-            verify_password(_DUMMY_HASH, password)  # same work either way: no username oracle
-            return None
-        if not user.is_active or not verify_password(user.password_hash, password):
-            return None
-        return user
-
-
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$Jj3Zbq0m3R7bqkU1kz8m0c9mS8wQ9qY1b2m2w9xQ1eY"
-)
-
-
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+    runtime: Runtime = request.app.state.runtime
+    return csrf_for(runtime.secret, cookie_state(request).token)
 
 
 def csrf_ok(request: Request, submitted: Any) -> bool:
-    expected = request.session.get("csrf")
-    return (
-        isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
-    )
+    return isinstance(submitted, str) and hmac.compare_digest(csrf_token(request), submitted)
 
 
 View = Callable[[Request], Awaitable[Response]]
@@ -121,9 +168,6 @@ def guard(function: str | None = None, *, page: bool = True) -> Callable[[View],
     Anonymous: pages redirect to the login form, the API answers 401. Logged in without the
     function: :class:`Forbidden`, which the app turns into 403 and an audit event.
     """
-    import functools
-
-    from starlette.responses import JSONResponse, RedirectResponse
 
     def decorate(view: View) -> View:
         @functools.wraps(view)

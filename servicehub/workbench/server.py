@@ -26,8 +26,17 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(app: Starlette, host: str, port: int) -> None:
+def serve(app: Starlette, host: str, port: int, *, forwarded_allow_ips: str = "127.0.0.1") -> None:
+    """Serve ``app``; the client address comes from ``X-Forwarded-For`` only when the connection
+    is from one of ``forwarded_allow_ips`` (``[web]``: the reverse proxies)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_config=None,  # the hub's own logging (core.logs): JSON lines with request ids
     )
     _Server(config, app.state.stopping).run()

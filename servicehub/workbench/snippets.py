@@ -91,6 +91,6 @@ async def snippet_delete(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     Route("/snippets", snippets_page),
     Route("/snippets", snippet_create, methods=["POST"]),
-    Route("/snippets/{snippet_id:int}", snippet_update, methods=["POST"]),
-    Route("/snippets/{snippet_id:int}/delete", snippet_delete, methods=["POST"]),
+    Route("/snippets/{snippet_id:id}", snippet_update, methods=["POST"]),
+    Route("/snippets/{snippet_id:id}/delete", snippet_delete, methods=["POST"]),
 ]

@@ -25,17 +25,18 @@ from servicehub.routing.presence import set_presence
 from servicehub.routing.requests import access_request
 from servicehub.routing.supervisor import AssignError, do_pick, do_reroute
 from servicehub.routing.workload import workload
-from servicehub.workbench.forms import Form, principal, runtime_of, submit
+from servicehub.workbench.forms import MAX_INT, Form, id_or_none, json_body, principal, runtime_of, submit
 from servicehub.workbench.rendering import render
 from servicehub.workbench.security import CSRF_HEADER, csrf_ok, guard
 
 
 def _assign(runtime: Runtime, who: Principal, request_id: int, target: str) -> None:
     """A pick (``target`` a user id) or a re-route (``"auto"``)."""
+    user_id = id_or_none(target)
     if target == "auto":
         do_reroute(runtime, who, request_id)
-    elif target.isdigit() and len(target) < 10:
-        do_pick(runtime, who, request_id, int(target))
+    elif user_id is not None and user_id <= MAX_INT:
+        do_pick(runtime, who, request_id, user_id)
     else:
         raise AssignError("not_eligible")
 
@@ -60,7 +61,7 @@ async def api_assign(request: Request) -> Response:
     if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
         return JSONResponse({"error": "missing or wrong X-CSRF-Token"}, status_code=403)
     try:
-        body = await request.json()
+        body = await json_body(request)
         target = "auto" if body.get("auto") else str(int(body["user_id"]))
     except (ValueError, KeyError, TypeError, AttributeError):
         return JSONResponse({"error": 'body must be JSON {"user_id": n} or {"auto": true}'}, status_code=400)
@@ -140,9 +141,9 @@ async def workload_page(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/requests/{request_id:int}/assign", assign_submit, methods=["POST"]),
+    Route("/requests/{request_id:id}/assign", assign_submit, methods=["POST"]),
     Route("/presence", presence_submit, methods=["POST"]),
     Route("/workload", workload_page),
-    Route("/api/requests/{request_id:int}/assign", api_assign, methods=["POST"]),
-    Route("/api/requests/{request_id:int}/assignments", api_assignments),
+    Route("/api/requests/{request_id:id}/assign", api_assign, methods=["POST"]),
+    Route("/api/requests/{request_id:id}/assignments", api_assignments),
 ]

@@ -123,10 +123,10 @@ def _step_view(step: str) -> Any:
 
 ROUTES: list[BaseRoute] = [
     Route("/workorders", orders_page),
-    Route("/workorders/{order_id:int}", order_page),
-    Route("/requests/{request_id:int}/workorders", order_open, methods=["POST"]),
+    Route("/workorders/{order_id:id}", order_page),
+    Route("/requests/{request_id:id}/workorders", order_open, methods=["POST"]),
     *(
-        Route(f"/workorders/{{order_id:int}}/{step.replace('_', '-')}", _step_view(step), methods=["POST"])
+        Route(f"/workorders/{{order_id:id}}/{step.replace('_', '-')}", _step_view(step), methods=["POST"])
         for step in ("accept", "send_back", "progress", "return", "close", "reopen")
     ),
 ]

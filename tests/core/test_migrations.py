@@ -36,3 +36,12 @@ def test_migrations_match_the_models_and_round_trip(engine_url: str) -> None:
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+
+
+def test_the_migrations_form_one_chain() -> None:
+    """Features merged from parallel branches must be chained, not left as several heads:
+    an installation upgrading to "head" would otherwise stop with an error."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config(make_engine("sqlite://")))
+    assert len(script.get_heads()) == 1, script.get_heads()

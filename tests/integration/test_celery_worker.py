@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from tests.factories import build_world
 from tests.services import claimed_redis_db
 
 pytestmark = pytest.mark.integration
+# The worker runs in production mode, which refuses the demo secrets: both sides share this one.
+SECRET = "celery-test-secret-not-the-demo-one-0123456789"
 
 
 @pytest.fixture
@@ -37,7 +40,7 @@ def _celery_env(pg_url: str, tmp_path: Path, broker: str) -> Iterator[tuple[Runt
         "HUB_SETTINGS": str(tmp_path / "none.toml"),
         "HUB_HUB__MODE": "production",
         "HUB_HUB__DATA_DIR": str(tmp_path / "var"),
-        "HUB_HUB__SECRET_KEY": "test-secret",
+        "HUB_HUB__SECRET_KEY": SECRET,
         "HUB_DATABASE__URL": pg_url,
         "HUB_TASKS__BACKEND": "celery",
         "HUB_TASKS__BROKER_URL": broker,
@@ -45,6 +48,7 @@ def _celery_env(pg_url: str, tmp_path: Path, broker: str) -> Iterator[tuple[Runt
         "HUB_PLATFORMS__WEIBO__API_BASE": "http://127.0.0.1:9",
     }
     settings = make_settings(tmp_path, pg_url, tasks={"backend": "celery", "broker_url": broker})
+    settings = dataclasses.replace(settings, hub=dataclasses.replace(settings.hub, secret_key=SECRET))
     runtime = build_runtime(settings, tasks=CeleryRunner(make_celery(settings)))
     migrate.upgrade(runtime.engine)
     from tests.conftest import _clean_pg

@@ -25,7 +25,7 @@ def _env(tmp_path: Path, pg_url: str, broker: str, port: int) -> dict[str, str]:
         "HUB_SETTINGS": str(tmp_path / "none.toml"),
         "HUB_HUB__MODE": "production",
         "HUB_HUB__DATA_DIR": str(tmp_path / "var"),
-        "HUB_HUB__SECRET_KEY": "production-test-secret",
+        "HUB_HUB__SECRET_KEY": "production-test-secret-not-the-demo-one-0123456789",
         "HUB_DATABASE__URL": pg_url,
         "HUB_TASKS__BACKEND": "celery",
         "HUB_TASKS__BROKER_URL": broker,

@@ -270,6 +270,15 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/customers/{customer}/leads", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
+    ("GET", "/readyz", None, expect(OK)),
+    ("GET", "/metrics", None, expect(HIDE, default=HIDE)),  # for configured scrapers only, not roles
+    ("GET", "/api/openapi.json", None, expect(OK)),
+    ("GET", "/password", None, expect(LOGIN)),
+    ("POST", "/password", {"current": "wrong", "new": "x", "repeated": "x"}, expect(LOGIN)),
+    ("POST", "/admin/users/{victim}/password", {"password": "short"}, expect(LOGIN, **ADMIN_ONLY)),
+    ("POST", "/admin/users/{victim}/unlock", {}, expect(LOGIN, **ADMIN_ONLY)),
+    # Last: it ends the caller's session (checked after the loop).
+    ("POST", "/logout/everywhere", {}, expect(LOGIN, default=LOGIN)),
 ]
 # Checked outside the loop: /login POST and /logout (test_pages), /events (an endless stream:
 # only its guard is called here), /push (platform signatures, not roles: tests/listener).
@@ -440,6 +449,8 @@ def test_every_route_as_every_role(
     assert wrong == []
     if role == "anon":
         assert app_client.get("/events").status_code == 401
+    else:  # "log out everywhere" ended this session: the cookie opens nothing any more
+        assert app_client.get("/").headers["location"] == "/login"
 
 
 def test_the_matrix_covers_every_route(sqlite_runtime: Runtime) -> None:

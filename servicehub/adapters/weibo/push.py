@@ -86,7 +86,7 @@ def parse_push_body(body: bytes, content_type: str, account_uid: str) -> list[In
         )
     try:
         decoded: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # deep nesting
         raise MalformedPayload("Weibo push body is not JSON", body=body.decode("utf-8", "replace")) from exc
     messages = decoded if isinstance(decoded, list) else [decoded]
     items = []

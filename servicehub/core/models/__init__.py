@@ -34,6 +34,7 @@ from servicehub.core.models.requests import (
     ServiceRequest,
 )
 from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
+from servicehub.core.models.sessions import WebSession
 from servicehub.core.models.workday import (
     Announcement,
     AnnouncementRead,
@@ -88,6 +89,7 @@ __all__ = [
     "Strategy",
     "Team",
     "User",
+    "WebSession",
     "WorkOrder",
     "WorkOrderKind",
     "WorkOrderState",
