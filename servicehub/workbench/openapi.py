@@ -138,7 +138,7 @@ DOCUMENT: dict[str, Any] = {
         },
         "/api/queue/rows": {
             "get": {
-                "summary": "Queue rows (rendered) for the given ids, scoped like the queue; the rest are gone",
+                "summary": "Queue rows (rendered) for given ids, scoped like the queue; the rest are gone",
                 "parameters": [
                     {"name": "ids", "in": "query", "schema": {"type": "string"}, "description": "1,2,3"},
                     {"name": "view", "in": "query", "schema": {"enum": ["mine", "open", "all", "handled"]}},
