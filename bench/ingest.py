@@ -48,6 +48,7 @@ from sqlalchemy import Table, create_engine, func, insert, select, text, update
 
 from bench.cpu import CpuMeter
 from bench.harness import claimed_broker, machine, scratch_database, start_workers, stop_workers
+from servicehub.accounts.registration import register_account
 from servicehub.adapters.simulator import SimConfig, SimulatorThread, run_simulator_in_thread
 from servicehub.adapters.simulator.corpus import ACCOUNT
 from servicehub.adapters.simulator.traffic import TrafficPlanner
@@ -59,7 +60,6 @@ from servicehub.core.runtime import Runtime, build_runtime
 from servicehub.core.settings import load_settings
 from servicehub.core.tasks import SyncRunner
 from servicehub.core.users import create_user, ensure_org
-from servicehub.listener.accounts import register_account
 
 APP_KEY, APP_SECRET, SECRET = "bench-app", "bench-app-secret", "bench-secret"
 KIND_SHARE = {"mention": 5, "comment": 3, "message": 2}  # of every 10 flooded items

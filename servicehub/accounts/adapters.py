@@ -52,8 +52,9 @@ def adapter_for(runtime: Runtime, account: Account) -> Adapter:
     """The account's adapter, reused while its credentials stay the same."""
     if runtime.adapters is None:
         runtime.adapters = AdapterCache()
+    cache: AdapterCache = runtime.adapters
     fingerprint = hashlib.sha256(account.credentials or b"").hexdigest()
-    adapter = runtime.adapters.get(account.id, fingerprint)
+    adapter = cache.get(account.id, fingerprint)
     if adapter is not None:
         return adapter
     adapter = build_adapter(
@@ -62,7 +63,7 @@ def adapter_for(runtime: Runtime, account: Account) -> Adapter:
     share = getattr(adapter, "share_tokens", None)  # platforms whose tokens are per app (WeChat)
     if callable(share) and (store := shared_tokens(runtime)) is not None:
         share(store)
-    runtime.adapters.put(account.id, fingerprint, adapter)
+    cache.put(account.id, fingerprint, adapter)
     return adapter
 
 

@@ -93,7 +93,8 @@ def budget_for(runtime: Runtime) -> Budget:
             runtime.budget = RedisBudget(runtime.settings.redis.url, per_hour)
         else:
             runtime.budget = MemoryBudget(per_hour)
-    return runtime.budget
+    budget: Budget = runtime.budget
+    return budget
 
 
 def paced_interval(base: float, ceiling: float, remaining: int, sources: int, now: float) -> float:

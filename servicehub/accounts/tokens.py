@@ -75,4 +75,5 @@ def shared_tokens(runtime: Runtime) -> RedisTokens | None:
         return None
     if runtime.tokens is None:
         runtime.tokens = RedisTokens(runtime.settings.redis.url)
-    return runtime.tokens
+    tokens: RedisTokens = runtime.tokens
+    return tokens

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicehub.core.db import make_engine, make_session_factory, on_commit
 from servicehub.core.events import EventBus, InProcessBus, RedisBus
 from servicehub.core.security import TokenVault, secret_key
-from servicehub.core.settings import Settings, load_settings
+from servicehub.core.settings import Settings, SettingsError, load_settings
 from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner, load_task_modules
 
 
@@ -30,8 +30,17 @@ class Runtime:
     events: EventBus
     vault: TokenVault
     secret: str
+    # ``[filters]`` parsed once at start-up (a ``filters.settings.FilterSettings``): a wrong
+    # key stops the process before it takes in anything.
+    filters: Any = None
     # Test seam: an httpx transport handed to every adapter (e.g. httpx.MockTransport).
     adapter_transport: Any = None
+    # Per-process services that the feature packages create on first use and type there (core
+    # imports none of them): the adapter cache (accounts.adapters), the hourly API budget
+    # (accounts.budget) and the shared token store (accounts.tokens).
+    adapters: Any = None
+    budget: Any = None
+    tokens: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def publish_on_commit(self, session: Session, event: dict[str, Any]) -> None:
@@ -40,7 +49,7 @@ class Runtime:
 
     def close(self) -> None:
         self.tasks.shutdown()
-        for value in self.extra.values():  # e.g. the adapter cache
+        for value in (self.adapters, self.tokens, *self.extra.values()):
             close = getattr(value, "close", None)
             if callable(close):
                 close()
@@ -69,6 +78,7 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         events = RedisBus(settings.redis.url, channel=f"servicehub:{tag}:events")
     secret = secret_key(settings)
     return Runtime(
+        filters=_filter_settings(settings),
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
@@ -77,6 +87,16 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         vault=TokenVault(secret),
         secret=secret,
     )
+
+
+def _filter_settings(settings: Settings) -> Any:
+    """``[filters]`` validated by the filters package (pure; imported here only to parse)."""
+    from servicehub.filters.settings import FilterSettings
+
+    try:
+        return FilterSettings.from_mapping(settings.filters)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
 
 
 def set_runtime(runtime: Runtime | None) -> None:

@@ -24,6 +24,21 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # final: the platform refused it; the error says why
     RETRY = "retry"  # the platform was unavailable; will be tried again
+    UNKNOWN = "unknown"  # may have reached the platform; a person checks before sending again
+
+
+class ErrorKind(enum.StrEnum):
+    """Why a send did not (or may not have) come through; the workbench says it in words."""
+
+    REJECTED = "rejected"
+    NOT_FOUND = "not_found"
+    TOKEN_EXPIRED = "token_expired"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    UNSUPPORTED = "unsupported"
+    GAVE_UP = "gave_up"
+    INTERNAL = "internal"
+    INTERRUPTED = "interrupted"
 
 
 class OutboundMessage(Base):
@@ -40,7 +55,9 @@ class OutboundMessage(Base):
     platform_id: Mapped[str | None] = mapped_column(String(64))
     sent_text: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str] = mapped_column(String(500), default="")
+    error_kind: Mapped[ErrorKind | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]  # when a sender last took the row (see sweep_interrupted)
     sent_at: Mapped[datetime | None]
