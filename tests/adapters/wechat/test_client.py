@@ -28,6 +28,7 @@ from servicehub.adapters.errors import (
     Rejected,
     TokenExpired,
     Unavailable,
+    WindowClosed,
 )
 from servicehub.adapters.registry import build_adapter
 from servicehub.adapters.wechat import TEXT_LIMIT_BYTES, WeChatAdapter
@@ -168,7 +169,8 @@ def test_daily_quota_is_rate_limited_until_beijing_midnight(
 
 
 @pytest.mark.parametrize(
-    ("code", "error"), [(40003, NotFound), (45047, Rejected), (43004, Rejected), (99999, Rejected)]
+    ("code", "error"),
+    [(40003, NotFound), (45047, WindowClosed), (45015, WindowClosed), (43004, Rejected), (99999, Rejected)],
 )
 def test_other_errcodes_map_once(
     make_adapter: MakeAdapter, fake: Any, code: int, error: type[Exception]

@@ -67,7 +67,8 @@ def test_events_become_event_items_keyed_by_sender_time_event(
 ) -> None:
     [item] = make_adapter().parse_push(event(name, key), "text/xml")
     assert item.kind is ItemKind.EVENT
-    assert item.platform_id == f"{OPENID}:1700000100:{name}"
+    # WeChat's advice (sender + time + event) plus the key: two clicks in one second are two
+    assert item.platform_id == f"{OPENID}:1700000100:{text}"
     assert item.text == text
     assert item.thread_id == OPENID
     assert item.reply_target.user_uid == OPENID

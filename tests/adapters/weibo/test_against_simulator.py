@@ -72,7 +72,7 @@ def weibo(sim: SimulatorThread, account: Account) -> Iterator[WeiboAdapter]:
         app_key=account.app_key,
         app_secret=account.app_secret,
         max_retries=1,
-        extra={"page_size": str(PAGE)},
+        extra={"page_size": str(PAGE), "fans_api_base": sim.base_url},
     )
     with WeiboAdapter(config, Credentials(account.token, account.uid), sleep=lambda _: None) as adapter:
         yield adapter
