@@ -1,6 +1,13 @@
 """The hub's typed ORM models, one aggregate per module; importing this registers them all."""
 
-from servicehub.core.models.accounts import Account, AccountKind, AccountOperator, Health, PollCursor
+from servicehub.core.models.accounts import (
+    Account,
+    AccountKind,
+    AccountOperator,
+    AccountPause,
+    Health,
+    PollCursor,
+)
 from servicehub.core.models.audit import AuditEvent
 from servicehub.core.models.customers import Customer, CustomerIdentity
 from servicehub.core.models.messages import ListeningTask, Message
@@ -31,6 +38,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "AccountOperator",
+    "AccountPause",
     "Assignment",
     "AuditEvent",
     "Customer",
