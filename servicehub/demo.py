@@ -12,6 +12,7 @@ import os
 import random
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -64,18 +65,31 @@ class DemoSimulator:
         self.handle = handle
         self.base_url = handle.base_url
         self.http = httpx.Client(base_url=handle.base_url, timeout=10)
+        # Platforms whose API base the environment names (HUB_PLATFORMS__<NAME>__API_BASE):
+        # the demo talks to that server for them and seeds no simulated account there.
+        self.elsewhere: dict[str, str] = {}
 
     @classmethod
     def start(cls, settings: Settings) -> DemoSimulator:
         cfg = settings.simulator
         return cls(run_simulator_in_thread(cfg.host, cfg.port, seed=cfg.seed, rate=0.0))
 
-    def platform_settings(self, settings: Settings) -> dict[str, dict[str, Any]]:
-        """The platforms table with every API base pointed at this simulator."""
+    def platform_settings(
+        self, settings: Settings, env: Mapping[str, str] = os.environ
+    ) -> dict[str, dict[str, Any]]:
+        """The platforms table with every API base pointed at this simulator -- except a
+        platform whose API base the environment sets: that one is honoured (and said so in
+        the banner), so the demo can be pointed at another server one platform at a time."""
         tables = {name: dict(table) for name, table in settings.platforms.items()}
         for name in ("weibo", "wechat"):
-            tables.setdefault(name, {})["api_base"] = self.base_url
-        tables["weibo"]["fans_api_base"] = self.base_url
+            table = tables.setdefault(name, {})
+            chosen = env.get(f"HUB_PLATFORMS__{name.upper()}__API_BASE")
+            if chosen:
+                self.elsewhere[name] = str(table.get("api_base", chosen))
+                continue
+            table["api_base"] = self.base_url
+            if name == "weibo" and not env.get("HUB_PLATFORMS__WEIBO__FANS_API_BASE"):
+                table["fans_api_base"] = self.base_url
         return tables
 
     def call(self, method: str, path: str, **body: Any) -> Any:
@@ -108,6 +122,10 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
                 )
     if simulator is None:
         return logins
+    if "wechat" not in simulator.elsewhere:
+        _seed_wechat(runtime, simulator, org_ids[HQ])
+    if "weibo" in simulator.elsewhere:
+        return logins  # connect Weibo accounts by OAuth against that server
     weibo = runtime.settings.platforms.get("weibo", {})
     simulator.call(
         "POST", "/_sim/limits", user_per_hour=100_000, ip_per_hour=1_000_000, comments_per_hour=10_000
@@ -153,7 +171,6 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             session.flush()
             callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
-    _seed_wechat(runtime, simulator, org_ids[HQ])
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
 
@@ -270,6 +287,11 @@ def print_banner(
         lines.append(
             f"  平台模拟器 Simulator: {simulator.base_url}  ({s.simulator.rate} 条/秒 messages per second)"
         )
+        for name, base in sorted(simulator.elsewhere.items()):
+            lines.append(
+                f"  {name} 不使用模拟器，按环境变量连接 / not simulated, per HUB_PLATFORMS__"
+                f"{name.upper()}__API_BASE: {base}"
+            )
     lines.append(f"  数据库 Database:   {runtime.engine.url.render_as_string(hide_password=True)}")
     lines.append("  登录 Logins (username / password):")
     for demo in USERS:

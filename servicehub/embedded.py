@@ -69,7 +69,7 @@ def run_embedded(settings: Settings) -> int:
     try:
         logins = seed_demo(runtime, simulator)
         scheduler.start()
-        if simulator is not None:
+        if simulator is not None and "wechat" not in simulator.elsewhere:
             feeder = WeChatFeeder(simulator, settings.simulator.rate, settings.simulator.seed)
             feeder.start()
         print_banner(runtime, logins, simulator, out=sys.stdout)

@@ -18,6 +18,8 @@ from servicehub.adapters.base import (
     FetchResult,
     Horizon,
     InboundItem,
+    MediaRef,
+    MediaStream,
     PlatformConfig,
     ReplyTarget,
     SentRef,
@@ -90,6 +92,10 @@ class FakeAdapter:
 
     def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef:
         return self.reply(ReplyTarget(kind="private_message", user_uid=user_uid), text)
+
+    def open_media(self, media: MediaRef) -> MediaStream:
+        """Every attachment is a tiny picture of its own media id."""
+        return MediaStream("image/png", iter([b"\x89PNG", media.media_id.encode()]), lambda: None)
 
 
 class BlindFakeAdapter(FakeAdapter):

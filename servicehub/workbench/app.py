@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
-from servicehub.workbench import accounts, admin, api, audit_log, customers, live, pages, review
+from servicehub.workbench import accounts, admin, api, audit_log, customers, live, media, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
@@ -112,6 +112,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def create_app(runtime: Runtime) -> Starlette:
     routes = [
         *pages.ROUTES,
+        *media.ROUTES,
         *accounts.ROUTES,
         *review.ROUTES,
         *customers.ROUTES,

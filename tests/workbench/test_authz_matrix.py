@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from servicehub.core.models import AuditEvent, ListeningTask, RoutingRule, Team, User
+from servicehub.core.models import AuditEvent, ListeningTask, Message, RoutingRule, Team, User
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user
 from servicehub.workbench.app import create_app
+from tests import fakes
 from tests.factories import PASSWORD, World, build_world
 from tests.workbench.conftest import csrf_of, hear, login
 
@@ -38,6 +39,7 @@ class Ids:
     role: int
     inhouse_user: int  # someone whose presence only in-house / all-scope managers may set
     account: int  # the in-house account
+    mine_message: int  # the customer message of ``mine``, with a photo attached
     oauth: str = "weibo"  # a platform connected through OAuth
     app: str = "wechat"  # a platform connected by app credentials
 
@@ -150,6 +152,8 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("GET", "/customers/999999", None, expect(LOGIN, default=HIDE)),
     ("POST", "/accounts/connect/{app}", {"display_name": ""}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/accounts/connect/{oauth}", {"display_name": ""}, expect(LOGIN, default=DENY, admin=HIDE)),
+    ("GET", "/requests/{mine}/messages/{mine_message}/media/0", None, expect(LOGIN, **REQ_MINE)),
+    ("GET", "/requests/{theirs}/messages/{mine_message}/media/0", None, expect(LOGIN, default=HIDE)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
 ]
@@ -165,8 +169,9 @@ ELSEWHERE = {
 
 
 @pytest.fixture
-def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
+def setup(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Ids]:
     world = build_world(sqlite_runtime)
+    fakes.install(monkeypatch)  # serves the photo below
     mine = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000001", SECRET_INHOUSE)
     theirs = hear(
         sqlite_runtime, world.partner_account_id, "4900000000000002", SECRET_PARTNER, author_uid="9"
@@ -188,6 +193,8 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
         s.add(rule)
         s.flush()
         role_id = s.scalars(select(User).where(User.id == world.admin_id)).one().roles[0].id
+        message = s.scalars(select(Message).where(Message.request_id == mine)).one()
+        message.attachments = [{"kind": "image", "media_id": "photo-of-a-bill"}]
         ids = Ids(
             mine,
             theirs,
@@ -198,6 +205,7 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
             role_id,
             world.operator2_id,
             world.inhouse_account_id,
+            message.id,
         )
         del psup
     return world, ids
