@@ -37,6 +37,7 @@ class FakePlatform:
     # Sends that are carried out and then answered with this error (a lost acknowledgement).
     lose_ack_next: list[PlatformError] = field(default_factory=list)
     lookup_fails: list[PlatformError] = field(default_factory=list)
+    lookup_misses: int = 0  # lookups that do not see what was sent yet (the platform lags)
     lookups: int = 0
     fetches: int = 0
     blind: bool = False  # True: the platform cannot read back what was sent (no SentLookup)
@@ -107,6 +108,9 @@ class LookingFakeAdapter(FakeAdapter):
         self.fake.lookups += 1
         if self.fake.lookup_fails:
             raise self.fake.lookup_fails.pop(0)
+        if self.fake.lookup_misses:
+            self.fake.lookup_misses -= 1
+            return None
         for number, (_, sent_target, sent_text) in enumerate(self.fake.sent, start=1):
             if sent_target == target and sent_text == text:
                 return SentRef(platform_id=str(5_000_000 + number), text=text)

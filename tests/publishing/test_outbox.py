@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import dataclasses
 
-from servicehub.adapters.errors import Rejected, TokenExpired, Unavailable
+import pytest
+from sqlalchemy import func, select
+
+from servicehub.adapters.errors import NeverSent, Rejected, Repeated, TokenExpired, Unavailable, WindowClosed
 from servicehub.core.errors import ActionError
 from servicehub.core.models import (
     Account,
+    AccountPause,
     DeliveryState,
+    ErrorKind,
     Health,
     OutboundMessage,
     RequestState,
@@ -118,3 +122,81 @@ def test_expired_token_marks_account_and_keeps_the_reply(
         assert out is not None and out.state == DeliveryState.RETRY
         account = s.get(Account, out.account_id)
         assert account is not None and account.health == Health.NEEDS_REAUTH
+
+
+def _state(runtime: Runtime, out_id: int) -> OutboundMessage:
+    with runtime.sessions() as s:
+        out = s.get(OutboundMessage, out_id)
+        assert out is not None
+        s.expunge(out)
+        return out
+
+
+def test_a_lost_answer_is_looked_up_before_any_resend(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.lose_ack_next.append(Unavailable("Weibo comments/create: HTTP 502"))
+    out_id = _queue(runtime, request_id, "您好，已处理")
+    assert _state(runtime, out_id).in_doubt
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    assert len(platform.sent) == 1 and platform.lookups == 1
+    assert _state(runtime, out_id).platform_id == "5000001"
+
+
+def test_a_repeat_refusal_after_a_lost_answer_means_it_was_sent(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.lose_ack_next.append(Unavailable("timeout"))
+    platform.lookup_misses = 1  # the platform does not show it yet ...
+    out_id = _queue(runtime, request_id, "稍等")
+    platform.fail_next.append(Repeated("Repeat conetnt", code=20019))  # ... but refuses it again
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    out = _state(runtime, out_id)
+    assert out.error_kind is None and out.platform_id == "5000001"  # named by a second look
+
+
+def test_a_platform_that_cannot_be_read_back_leaves_a_lost_answer_to_a_person(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.blind = True
+    platform.lose_ack_next.append(Unavailable("timeout"))
+    out_id = _queue(runtime, request_id, "您好")
+    out = _state(runtime, out_id)
+    assert out.state == DeliveryState.UNKNOWN and out.error_kind == ErrorKind.AMBIGUOUS
+    assert send_outbound(runtime, out_id) is None and len(platform.sent) == 1
+
+
+def test_a_request_that_never_left_is_sent_again_without_a_look(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(NeverSent("cannot connect"))
+    out_id = _queue(runtime, request_id, "您好")
+    assert not _state(runtime, out_id).in_doubt
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    assert platform.lookups == 0 and len(platform.sent) == 1
+
+
+def test_a_closed_window_is_final_and_pauses_nothing(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(WindowClosed("the 48-hour window is closed", code=20302))
+    out_id = _queue(runtime, request_id, "您好")
+    out = _state(runtime, out_id)
+    assert out.state == DeliveryState.FAILED and out.error_kind == ErrorKind.WINDOW_CLOSED
+    with runtime.sessions() as s:
+        account = s.get(Account, out.account_id)
+        assert account is not None and account.health == Health.OK
+        assert s.scalar(select(func.count()).select_from(AccountPause)) == 0
+
+
+def test_the_operators_ip_is_kept_for_the_platform(runtime: Runtime, request_id: int) -> None:
+    with runtime.sessions() as s:
+        who = dataclasses.replace(principal_of(s, 1), ip="198.51.100.23")
+        out = do_queue_reply(s, runtime, who, request_id, "您好", nonce="ip")
+        s.commit()
+        assert out.rip == "198.51.100.23"

@@ -83,6 +83,8 @@ def error_for(errcode: int, errmsg: str, *, request: str, now: datetime) -> Plat
         return TokenExpired(
             f"appid/appsecret refused, fix the account's credentials; {detail}", code=errcode, request=request
         )
+    if errcode == 40007:  # temporary media live three days
+        return NotFound(f"no such media (expired or never existed); {detail}", code=errcode, request=request)
     if errcode == 40003:
         return NotFound(
             f"no such user (invalid openid) for this account; {detail}", code=errcode, request=request
