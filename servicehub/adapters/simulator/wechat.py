@@ -360,15 +360,19 @@ def _message_fields(
 _MEDIA_KINDS = {"image": "image/png", "voice": "audio/amr", "video": "video/mp4", "shortvideo": "video/mp4"}
 
 
-def _png(seed: bytes) -> bytes:
-    """A small valid PNG (16x16, one colour from ``seed``): what a customer's photo looks like here."""
+def _png(seed: bytes, width: int = 160, height: int = 120) -> bytes:
+    """A valid PNG (a striped card in one colour from ``seed``): what a customer's photo is here."""
     r, g, b = seed[0], seed[1], seed[2]
-    rows = b"".join(b"\x00" + bytes((r, g, b)) * 16 for _ in range(16))
+    light = bytes((255 - (255 - r) // 3, 255 - (255 - g) // 3, 255 - (255 - b) // 3))
+    rows = b"".join(
+        b"\x00" + b"".join((bytes((r, g, b)) if (x // 16 + y // 16) % 2 else light) for x in range(width))
+        for y in range(height)
+    )
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
-    header = struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
