@@ -112,6 +112,11 @@ class InvalidCredentials(Rejected):
         self.field, self.problem = field, problem
 
 
+class AcceptedLater(PlatformError):
+    """The platform took the write and will publish it shortly, without an object to show for
+    it yet (Weibo 20032 "发布成功，目前服务器可能会有延迟"): it is sent; never send it again."""
+
+
 class Unsupported(PlatformError):
     """The platform has no such capability (WeChat official accounts cannot post publicly)."""
 

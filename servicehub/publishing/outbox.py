@@ -52,6 +52,7 @@ from servicehub.adapters.base import (
     sent_lookup,
 )
 from servicehub.adapters.errors import (
+    AcceptedLater,
     MalformedPayload,
     NeverSent,
     NotFound,
@@ -339,6 +340,9 @@ def _may_have_arrived(exc: PlatformError) -> bool:
 def _failed(
     session: Session, adapter: Adapter | None, account: Account, outbound: OutboundMessage, exc: PlatformError
 ) -> None:
+    if isinstance(exc, AcceptedLater):  # taken, published shortly: sent, with no id yet
+        _sent(session, account, outbound, SentRef(platform_id="", text=outbound.text))
+        return
     if isinstance(exc, Repeated) and outbound.in_doubt:
         # The platform refuses the text as a repeat of what this account just posted: the
         # earlier try arrived. Name it if the platform shows it, else keep it without an id.

@@ -5,7 +5,15 @@ import dataclasses
 import pytest
 from sqlalchemy import func, select
 
-from servicehub.adapters.errors import NeverSent, Rejected, Repeated, TokenExpired, Unavailable, WindowClosed
+from servicehub.adapters.errors import (
+    AcceptedLater,
+    NeverSent,
+    Rejected,
+    Repeated,
+    TokenExpired,
+    Unavailable,
+    WindowClosed,
+)
 from servicehub.core.errors import ActionError
 from servicehub.core.models import (
     Account,
@@ -200,3 +208,12 @@ def test_the_operators_ip_is_kept_for_the_platform(runtime: Runtime, request_id:
         out = do_queue_reply(s, runtime, who, request_id, "您好", nonce="ip")
         s.commit()
         assert out.rip == "198.51.100.23"
+
+
+def test_a_write_weibo_took_for_later_is_sent_not_failed(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(AcceptedLater("Update success, while server slow now", code=20032))
+    out = _state(runtime, _queue(runtime, request_id, "您好"))
+    assert out.state == DeliveryState.SENT and out.error_kind is None

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from servicehub.adapters.errors import (
+    AcceptedLater,
     MalformedPayload,
     NeverSent,
     NotFound,
@@ -104,6 +105,7 @@ REJECTED_CODES = frozenset(
 # This content was just posted by the same account: after a write whose answer was lost,
 # that means the write went through.
 REPEATED_CODES = frozenset({20017, 20019, 20111, 20306})
+ACCEPTED_LATER = 20032  # "Update success, while server slow now": it is published
 # The app lacks the permission for this API: every further call gets the same answer.
 PERMISSION_CODES = frozenset({10014})
 
@@ -179,6 +181,10 @@ def to_platform_error(http_status: int, body: Any, endpoint: str) -> PlatformErr
             return NotFound(message, code=code, request=request)
         if code in UNAVAILABLE_CODES:
             return Unavailable(message, code=code, request=request)
+        if code == ACCEPTED_LATER:
+            return AcceptedLater(
+                f"Weibo {endpoint}: {REJECTED_MESSAGES[code]} — {detail}", code=code, request=request
+            )
         if code in REPEATED_CODES:
             return Repeated(
                 f"Weibo {endpoint}: {REJECTED_MESSAGES.get(code, 'repeated content')} — {detail}",

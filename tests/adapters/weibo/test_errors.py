@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from servicehub.adapters.errors import (
+    AcceptedLater,
     MalformedPayload,
     NotFound,
     PermissionMissing,
@@ -32,7 +33,8 @@ CASES: list[tuple[int, type[PlatformError]]] = [
     *[(c, Rejected) for c in (10017, 20012, 20013, 20020, 20021, 20301)],
     *[(c, Repeated) for c in (20017, 20019, 20111, 20306)],
     (10014, PermissionMissing),
-    *[(c, Rejected) for c in (20032, 20502, 21322, 21323, 21324, 21330)],
+    *[(c, Rejected) for c in (20502, 21322, 21323, 21324, 21330)],
+    (20032, AcceptedLater),
     *[(c, Unavailable) for c in (10001, 10002, 10009, 21331)],
 ]
 
