@@ -288,9 +288,10 @@ def print_banner(
             f"  平台模拟器 Simulator: {simulator.base_url}  ({s.simulator.rate} 条/秒 messages per second)"
         )
         for name, base in sorted(simulator.elsewhere.items()):
+            called = registry.names(name)
             lines.append(
-                f"  {name} 不使用模拟器，按环境变量连接 / not simulated, per HUB_PLATFORMS__"
-                f"{name.upper()}__API_BASE: {base}"
+                f"  {called.get('zh-CN', name)}不使用模拟器 / {called.get('en', name)} is not simulated "
+                f"(HUB_PLATFORMS__{name.upper()}__API_BASE): {base}"
             )
     lines.append(f"  数据库 Database:   {runtime.engine.url.render_as_string(hide_password=True)}")
     lines.append("  登录 Logins (username / password):")

@@ -36,7 +36,8 @@ def test_an_api_base_from_the_environment_is_honoured_and_said(tmp_path: Path) -
             demo,
             out,
         )
-        assert "HUB_PLATFORMS__WECHAT__API_BASE: http://127.0.0.1:7777" in out.getvalue()
+        assert "微信公众号不使用模拟器" in out.getvalue()
+        assert "(HUB_PLATFORMS__WECHAT__API_BASE): http://127.0.0.1:7777" in out.getvalue()
     finally:
         demo.http.close()
 
