@@ -12,6 +12,7 @@ import os
 import random
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy import select
 
 from servicehub.accounts.registration import register_account, register_with_credentials, store_token
 from servicehub.accounts.sources import set_sources
+from servicehub.adapters import registry
 from servicehub.adapters.base import Source
 from servicehub.adapters.simulator import corpus
 from servicehub.adapters.simulator.config import SimConfig
@@ -71,6 +73,9 @@ class DemoSimulator:
         self.handle = handle
         self.base_url = handle.base_url
         self.http = httpx.Client(base_url=handle.base_url, timeout=10)
+        # Platforms whose API base the environment names (HUB_PLATFORMS__<NAME>__API_BASE):
+        # the demo talks to that server for them and seeds no simulated account there.
+        self.elsewhere: dict[str, str] = {}  # platform -> the API base it uses instead
 
     @classmethod
     def start(cls, settings: Settings) -> DemoSimulator:
@@ -79,13 +84,27 @@ class DemoSimulator:
         config = SimConfig(seed=cfg.seed, customers=DEMO_CUSTOMERS, customer_skew=0.5)
         return cls(run_simulator_in_thread(cfg.host, cfg.port, seed=cfg.seed, rate=0.0, config=config))
 
-    def platform_settings(self, settings: Settings) -> dict[str, dict[str, Any]]:
-        """The platforms table with every API base pointed at this simulator."""
+    def platform_settings(
+        self, settings: Settings, env: Mapping[str, str] = os.environ
+    ) -> dict[str, dict[str, Any]]:
+        """The platforms table with every API base pointed at this simulator -- except a
+        platform whose API base the environment sets: that one is honoured (and said so in
+        the banner), so the demo can be pointed at another server one platform at a time."""
         tables = {name: dict(table) for name, table in settings.platforms.items()}
         for name in ("weibo", "wechat"):
-            tables.setdefault(name, {})["api_base"] = self.base_url
-        tables["weibo"]["fans_api_base"] = self.base_url
+            table = tables.setdefault(name, {})
+            chosen = env.get(f"HUB_PLATFORMS__{name.upper()}__API_BASE")
+            if chosen:
+                self.elsewhere[name] = str(table.get("api_base", chosen))
+                continue
+            table["api_base"] = self.base_url
+            if name == "weibo" and not env.get("HUB_PLATFORMS__WEIBO__FANS_API_BASE"):
+                table["fans_api_base"] = self.base_url
         return tables
+
+    def simulates(self, platform: str) -> bool:
+        """Whether the demo's traffic for ``platform`` comes from this simulator."""
+        return platform not in self.elsewhere
 
     def call(self, method: str, path: str, **body: Any) -> Any:
         response = self.http.request(method, path, json=body or None)
@@ -118,6 +137,10 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
     seed_contact_demo(runtime)
     if simulator is None:
         return logins
+    if "wechat" not in simulator.elsewhere:
+        _seed_wechat(runtime, simulator, org_ids[HQ])
+    if "weibo" in simulator.elsewhere:
+        return logins  # connect Weibo accounts by OAuth against that server
     weibo = runtime.settings.platforms.get("weibo", {})
     simulator.call(
         "POST", "/_sim/limits", user_per_hour=100_000, ip_per_hour=1_000_000, comments_per_hour=10_000
@@ -163,7 +186,6 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             session.flush()
             callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
-    _seed_wechat(runtime, simulator, org_ids[HQ])
     seed_workday(runtime, simulator)
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
@@ -214,6 +236,8 @@ def _seed_wechat(runtime: Runtime, simulator: DemoSimulator, org_id: int) -> Non
 
 class WeChatFeeder:
     """Pushes a WeChat customer message every so often, like the Weibo traffic generator does."""
+
+    PLATFORM = "wechat"
 
     def __init__(self, simulator: DemoSimulator, rate: float, seed: int) -> None:
         self.simulator = simulator
@@ -275,6 +299,12 @@ def print_banner(
         lines.append(
             f"  平台模拟器 Simulator: {simulator.base_url}  ({s.simulator.rate} 条/秒 messages per second)"
         )
+        for name, base in sorted(simulator.elsewhere.items()):
+            called = registry.names(name)
+            lines.append(
+                f"  {called.get('zh-CN', name)}不使用模拟器 / {called.get('en', name)} is not simulated "
+                f"(HUB_PLATFORMS__{name.upper()}__API_BASE): {base}"
+            )
     lines.append(f"  数据库 Database:   {runtime.engine.url.render_as_string(hide_password=True)}")
     lines.append("  登录 Logins (username / password):")
     for demo in USERS:

@@ -72,7 +72,7 @@ def run_embedded(settings: Settings) -> int:
     try:
         logins = seed_demo(runtime, simulator)
         scheduler.start()
-        if simulator is not None:
+        if simulator is not None and simulator.simulates(WeChatFeeder.PLATFORM):
             feeder = WeChatFeeder(simulator, settings.simulator.rate, settings.simulator.seed)
             feeder.start()
         print_banner(runtime, logins, simulator, out=sys.stdout)

@@ -62,7 +62,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **sections: dict[str, 
     return dataclasses.replace(settings, **replaced)  # type: ignore[arg-type]
 
 
-def _clean_pg(runtime: Runtime) -> None:
+def clean_pg(runtime: Runtime) -> None:
     from servicehub.core.db import Base
 
     with runtime.engine.begin() as conn:
@@ -75,7 +75,7 @@ def _installed_runtime(tmp_path: Path, pg_url: str = "", **sections: dict[str, o
     rt = build_runtime(make_settings(tmp_path, pg_url, **sections), tasks=SyncRunner())
     migrate.upgrade(rt.engine)
     if pg_url:
-        _clean_pg(rt)
+        clean_pg(rt)
     set_runtime(rt)
     reset_cache()
     yield rt

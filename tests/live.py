@@ -23,7 +23,7 @@ from servicehub.core.models import Account
 from servicehub.core.runtime import Runtime, build_runtime, set_runtime
 from servicehub.core.tasks import TaskRunner
 from servicehub.workbench.app import create_app
-from tests.conftest import make_settings, reset_cache
+from tests.conftest import clean_pg, make_settings, reset_cache
 from tests.factories import World, build_world
 
 
@@ -45,6 +45,43 @@ class LiveHub:
         response = self.control.request(method, path, json=body or None)
         response.raise_for_status()
         return response.json()
+
+
+def add_live_wechat_account(
+    hub: LiveHub, appid: str, *, aes_key: str = "", secret: str = "", operator_ids: tuple[int, ...] = ()
+) -> int:
+    """A WeChat official account in the simulator and in the hub (as its form would add it),
+    its callback registered; returns the hub's account id. ``secret`` is what the hub is told
+    (default: the right one)."""
+    from servicehub.core.models import Organization
+    from tests.factories import add_wechat_account
+
+    body = {"appid": appid, "secret": f"{appid}-secret", "token": "push-token", "original_id": f"gh_{appid}"}
+    if aes_key:
+        body["encoding_aes_key"] = aes_key
+    hub.sim_call("POST", "/_sim/wechat/accounts", **body)
+    with hub.runtime.sessions.begin() as s:
+        org = s.get(Organization, hub.world.inhouse_org_id)
+        assert org is not None
+        account = add_wechat_account(
+            s,
+            hub.runtime,
+            original_id=f"gh_{appid}",
+            appid=appid,
+            secret=secret or f"{appid}-secret",
+            push_token="push-token",
+            aes_key=aes_key,
+            org=org,
+            operator_ids=operator_ids or (hub.world.operator_id,),
+        )
+        account_id = account.id
+    hub.sim_call(
+        "POST",
+        f"/_sim/wechat/accounts/{appid}/callback",
+        url=f"{hub.web_url}/push/wechat/{account_id}",
+        verify=True,
+    )
+    return account_id
 
 
 @contextmanager
@@ -80,6 +117,8 @@ def live_hub(
     )
     runtime = build_runtime(settings, tasks=tasks)
     migrate.upgrade(runtime.engine)
+    if database_url:  # the session's PostgreSQL database: start from empty tables
+        clean_pg(runtime)
     set_runtime(runtime)
     reset_cache()
     world = build_world(runtime)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicehub.accounts.adapters import adapter_for
 from servicehub.accounts.config import platform_config
 from servicehub.accounts.registration import access_account, register_account, store_token
 from servicehub.accounts.sources import set_sources
@@ -32,7 +33,7 @@ from servicehub.adapters.base import Credentials, ProfileReader, Source
 from servicehub.adapters.errors import InvalidCredentials, PlatformError
 from servicehub.core import audit
 from servicehub.core.errors import ActionError
-from servicehub.core.models import Account, AccountKind, Organization
+from servicehub.core.models import Account, AccountKind, Health, Organization
 from servicehub.core.permissions import NotVisible, Principal, access, require
 from servicehub.core.runtime import Runtime
 
@@ -141,11 +142,47 @@ def do_complete_authorization(
         return _connect(session, runtime, who, platform, creds, name or creds.uid, kind)
 
 
+def refresh_pending_names(runtime: Runtime) -> list[int]:
+    """Name the accounts still named by their uid (the platform's profile could not be read
+    when they were connected) from the platform, now that it may answer; returns the renamed.
+
+    A system action run by a periodic task: no person acts, so there is no permission check.
+    """
+    with runtime.sessions() as session:
+        waiting = [
+            account
+            for account in session.scalars(
+                select(Account).where(
+                    Account.display_name == Account.platform_uid, Account.health == Health.OK
+                )
+            )
+            if registry.can_authorize(account.platform) and account.credentials is not None
+        ]
+        renamed = []
+        for account in waiting:
+            try:
+                name = _profile_name(adapter_for(runtime, account))
+            except PlatformError:
+                continue  # still not readable: the next run tries again
+            if name and name != account.display_name:
+                audit.record(
+                    session, "account.renamed", "account", account.id, before=account.display_name, after=name
+                )
+                account.display_name = name[:120]
+                renamed.append(account.id)
+        session.commit()
+    return renamed
+
+
+def _profile_name(adapter: object) -> str:
+    return adapter.own_profile().screen_name if isinstance(adapter, ProfileReader) else ""
+
+
 def own_name(runtime: Runtime, platform: str, creds: Credentials) -> str:
     """The account's screen name read with its fresh credentials ("" when it cannot be read)."""
     adapter = registry.build_adapter(platform_config(runtime, platform), creds, runtime.adapter_transport)
     try:
-        return adapter.own_profile().screen_name if isinstance(adapter, ProfileReader) else ""
+        return _profile_name(adapter)
     except PlatformError:
         return ""
     finally:

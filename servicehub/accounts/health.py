@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.budget import HOUR, budget_for
-from servicehub.accounts.sources import listened_sources
+from servicehub.accounts.pauses import WRITES, active_pauses, source_scope
+from servicehub.accounts.sources import listened_sources, switched_off
 from servicehub.adapters import registry
 from servicehub.adapters.base import Source
 from servicehub.core.db import utcnow
@@ -34,6 +35,18 @@ class SourceState:
     listened: bool
     error_kind: str | None
     error: str
+    started: bool = True  # polled at least once (else its first poll reaches back to the horizon)
+    paused_until: datetime | None = None  # a platform limit on this source alone
+
+
+@dataclass(frozen=True)
+class SwitchedOff:
+    """A source the hub stopped polling by itself, and why (``reason``: ``permission``)."""
+
+    source: str
+    reason: str
+    detail: str
+    at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,9 @@ class AccountRow:
     budget_renews_at: datetime
     can_authorize: bool
     credential_platform: bool
+    writes_paused_until: datetime | None = None
+    switched_off: tuple[SwitchedOff, ...] = ()
+    name_pending: bool = False  # named by its uid: the platform's name is fetched again
 
     @property
     def pollable(self) -> list[str]:
@@ -92,6 +108,10 @@ def account_rows(session: Session, runtime: Runtime, who: Principal) -> list[Acc
     budget, per_hour = budget_for(runtime), runtime.settings.listener.hourly_budget
     renews = datetime.fromtimestamp((int(time.time()) // HOUR + 1) * HOUR, UTC)
     now = utcnow()
+    pauses = {
+        account_id: {p.scope: p.until for p in rows}
+        for account_id, rows in active_pauses(session, ids, now).items()
+    }
     return [
         AccountRow(
             account=a,
@@ -99,19 +119,35 @@ def account_rows(session: Session, runtime: Runtime, who: Principal) -> list[Acc
             org=orgs.get(a.operated_by_org_id, ""),
             operators=operators.get(a.id, []),
             token=token_state(a, now),
-            sources=_sources(a, cursors.get(a.id, {})),
+            sources=_sources(a, cursors.get(a.id, {}), pauses.get(a.id, {})),
             push_url=f"{runtime.settings.public_url}/push/{a.platform}/{a.id}",
             budget_left=max(0, budget.remaining(a.id)),
             budget_per_hour=per_hour,
             budget_renews_at=renews,
             can_authorize=registry.can_authorize(a.platform),
             credential_platform=bool(registry.credential_fields(a.platform)),
+            writes_paused_until=pauses.get(a.id, {}).get(WRITES),
+            switched_off=_switched_off(a),
+            name_pending=a.display_name == a.platform_uid and registry.can_authorize(a.platform),
         )
         for a in accounts
     ]
 
 
-def _sources(account: Account, cursors: Mapping[str, PollCursor]) -> list[SourceState]:
+def _switched_off(account: Account) -> tuple[SwitchedOff, ...]:
+    found = []
+    for source, info in sorted(switched_off(account).items()):
+        try:
+            at: datetime | None = datetime.fromisoformat(info.get("at", ""))
+        except ValueError:
+            at = None
+        found.append(SwitchedOff(source, info.get("reason", ""), info.get("detail", ""), at))
+    return tuple(found)
+
+
+def _sources(
+    account: Account, cursors: Mapping[str, PollCursor], pauses: Mapping[str, datetime]
+) -> list[SourceState]:
     listened = listened_sources(account)
     pollable: Sequence[Source] = registry.pollable_sources(account.platform)
     states = []
@@ -124,6 +160,8 @@ def _sources(account: Account, cursors: Mapping[str, PollCursor]) -> list[Source
                 source.value in listened,
                 (cursor.error_kind or "rejected") if cursor is not None and error else None,
                 error,
+                started=cursor is not None and (cursor.cursor is not None or cursor.gap_max_id is not None),
+                paused_until=pauses.get(source_scope(source.value)),
             )
         )
     return states

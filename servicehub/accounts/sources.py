@@ -21,13 +21,37 @@ TIER = {Source.MENTIONS: 0, Source.DIRECT_MESSAGES: 0, Source.COMMENTS_TO_ME: 1,
 
 def listened_sources(account: Account) -> set[str]:
     """The sources the account is polled for (by default all of them)."""
-    return set(account.listening.get("sources") or [s.value for s in SOURCE_ORDER])
+    chosen = account.listening.get("sources")
+    return set([s.value for s in SOURCE_ORDER] if chosen is None else chosen)
 
 
 def set_sources(session: Session, account: Account, sources: list[str]) -> None:
-    """Which sources of the account are polled (a source switched off keeps its cursor)."""
-    account.listening = {**account.listening, "sources": sorted(set(sources))}
+    """Which sources of the account are polled (a source switched off keeps its cursor).
+
+    A source switched back on forgets why the hub had switched it off: it is tried again.
+    """
+    wanted = sorted(set(sources))
+    off = {k: v for k, v in switched_off(account).items() if k not in wanted}
+    account.listening = {**account.listening, "sources": wanted, "off": off}
     ensure_cursors(session, account)
+
+
+def switched_off(account: Account) -> dict[str, dict[str, str]]:
+    """Sources the hub itself stopped polling, with why: source -> {reason, detail, at}."""
+    off = account.listening.get("off") or {}
+    return {str(k): dict(v) for k, v in off.items() if isinstance(v, dict)}
+
+
+def switch_off(account: Account, source: str, reason: str, detail: str) -> None:
+    """Stop polling ``source`` because the platform will never answer it (e.g. the app lacks
+    the permission); the reason stays visible on the accounts page until someone switches
+    it on again."""
+    listened = sorted(listened_sources(account) - {source})
+    off = {
+        **switched_off(account),
+        source: {"reason": reason, "detail": detail[:300], "at": utcnow().isoformat()},
+    }
+    account.listening = {**account.listening, "sources": listened, "off": off}
 
 
 def ensure_cursors(session: Session, account: Account) -> None:

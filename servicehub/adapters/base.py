@@ -17,7 +17,7 @@ its name as people know it. The rest of the hub never asks which platform it tal
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast, runtime_checkable
@@ -56,6 +56,62 @@ class PlatformUser:
     avatar_url: str | None = None
 
 
+# The position before every item of a list: a source's cursor after its first fetch found the
+# list empty. A fetch from it takes everything the list holds ("nothing before now", so all of
+# it is new), walking back page by page, where a fetch with no cursor at all is a first
+# connection and reaches back only to its :class:`Horizon`.
+LIST_START = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """How far back the first fetch of a source reaches when an account is connected: items
+    created at or after ``not_before``, in at most ``max_pages`` pages. What lies beyond is
+    history the account inherited, not work for the hub."""
+
+    not_before: datetime
+    max_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A photo, voice note or video attached to an inbound item, as the platform names it.
+
+    ``media_id`` is what :class:`MediaReader` fetches it by; ``kind`` is ``image``,
+    ``voice``, ``video`` or ``shortvideo``; ``thumb_media_id`` a video's still, ``url`` a
+    link the platform gave (may expire), ``format`` a voice note's codec (``amr``).
+    """
+
+    kind: str
+    media_id: str
+    thumb_media_id: str | None = None
+    url: str | None = None
+    format: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in (
+                ("kind", self.kind),
+                ("media_id", self.media_id),
+                ("thumb_media_id", self.thumb_media_id),
+                ("url", self.url),
+                ("format", self.format),
+            )
+            if v
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MediaRef:
+        return cls(
+            kind=str(data.get("kind", "")),
+            media_id=str(data.get("media_id", "")),
+            thumb_media_id=data.get("thumb_media_id") or None,
+            url=data.get("url") or None,
+            format=data.get("format") or None,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class InboundItem:
     """One thing a customer said to (or about) a managed account.
@@ -75,6 +131,9 @@ class InboundItem:
     thread_id: str
     reply_target: ReplyTarget
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What the customer sent besides words (a photo of a bill, a voice note): never empty
+    # content, whatever the text says.
+    media: tuple[MediaRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +163,11 @@ class ReplyTarget:
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """Items newer than the cursor, newest first, and the new cursor to persist.
+
+    ``newest_id`` is the position to continue from: the newest item the list holds (even one
+    older than a first connection's horizon, which is not returned), or :data:`LIST_START`
+    when the list was empty. None only when the fetch could not tell (then the caller keeps
+    its cursor).
 
     ``resume_max_id`` is set when the walk stopped early (a page cap): items newer than the
     cursor and at most ``resume_max_id`` were not fetched yet. The caller must not advance
@@ -142,9 +206,14 @@ class FollowerPage:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitStatus:
+    """What the platform says of the account's quota. ``reset_in_seconds`` is the platform's
+    own relative answer (None when it gave only a wall-clock time, then ``reset_at`` is all)."""
+
     remaining_user_hits: int
     user_limit: int
     reset_at: datetime
+    reset_in_seconds: float | None = None
+    remaining_ip_hits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -214,26 +283,35 @@ class Adapter(Protocol):
 
 @runtime_checkable
 class MentionSource(Protocol):
-    """Newest-first lists: ``since_id`` exclusive, ``max_id`` (when given) inclusive."""
+    """Newest-first lists: ``since_id`` exclusive (:data:`LIST_START`: the whole list; None: a
+    first connection, reaching back to ``horizon``), ``max_id`` (when given) inclusive."""
 
-    def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
+    def fetch_mentions(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult: ...
 
 
 @runtime_checkable
 class CommentMentionSource(Protocol):
-    def fetch_comment_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
+    def fetch_comment_mentions(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult: ...
 
 
 @runtime_checkable
 class CommentSource(Protocol):
-    def fetch_comments_to_me(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
+    def fetch_comments_to_me(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult: ...
 
 
 @runtime_checkable
 class DirectMessageSource(Protocol):
     """Private messages read by polling (Weibo needs an advanced permission for it)."""
 
-    def fetch_direct_messages(self, since_id: str | None, max_id: str | None = None) -> FetchResult: ...
+    def fetch_direct_messages(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult: ...
 
 
 @runtime_checkable
@@ -258,14 +336,48 @@ class MessageSource(Protocol):
 
 @runtime_checkable
 class Replier(Protocol):
-    def reply(self, target: ReplyTarget, text: str) -> SentRef: ...
+    """Writes answer an item. ``client_ip`` is the address of the person who wrote the text
+    (Weibo's ``rip``: the end user's real IP, required on its write APIs)."""
+
+    def reply(self, target: ReplyTarget, text: str, *, client_ip: str | None = None) -> SentRef: ...
 
 
 @runtime_checkable
 class Publisher(Protocol):
-    def publish_post(self, text: str) -> SentRef: ...
+    def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef: ...
 
-    def send_direct_message(self, user_uid: str, text: str) -> SentRef: ...
+    def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef: ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """Reads back what the account itself wrote, to settle a write whose answer was lost.
+
+    ``target`` is where the write went (a :class:`ReplyTarget`; ``kind="post"`` for a post).
+    Returns the matching write made since ``since``, or None when the platform shows none.
+    Raises :class:`~servicehub.adapters.errors.Unsupported` when this kind of write cannot be
+    read back, and any other platform error when the read itself failed: neither means the
+    write is absent.
+    """
+
+    def find_sent(self, target: ReplyTarget, text: str, since: datetime) -> SentRef | None: ...
+
+
+@dataclass
+class MediaStream:
+    """An attachment's bytes as the platform serves them; iterate, then ``close``."""
+
+    content_type: str
+    chunks: Iterator[bytes]
+    close: Callable[[], None]
+    length: int | None = None
+
+
+@runtime_checkable
+class MediaReader(Protocol):
+    """Fetches an inbound item's attachment (a customer's photo) when an operator opens it."""
+
+    def open_media(self, media: MediaRef) -> MediaStream: ...
 
 
 @runtime_checkable
@@ -311,7 +423,7 @@ _FETCHERS: dict[Source, str] = {
 
 def source_fetcher(adapter: object, source: Source) -> Fetch | None:
     """The bound fetch method of ``adapter`` (or adapter class) for ``source``, or None if it
-    lacks the capability; called as ``fetch(since_id, max_id=...)``."""
+    lacks the capability; called as ``fetch(since_id, max_id=..., horizon=...)``."""
     method = getattr(adapter, _FETCHERS[source], None)
     return cast(Fetch, method) if callable(method) else None
 
@@ -334,6 +446,15 @@ def publisher(adapter: object) -> Publisher:
 
 def message_source(adapter: object) -> MessageSource:
     return cast(MessageSource, _need(adapter, MessageSource, "receive pushes"))
+
+
+def sent_lookup(adapter: object) -> SentLookup:
+    """``adapter`` as a :class:`SentLookup`, or :class:`Unsupported` (it cannot read back)."""
+    return cast(SentLookup, _need(adapter, SentLookup, "read back what it sent"))
+
+
+def media_reader(adapter: object) -> MediaReader:
+    return cast(MediaReader, _need(adapter, MediaReader, "fetch media"))
 
 
 def engagement_reader(adapter: object) -> EngagementReader:

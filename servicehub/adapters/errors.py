@@ -7,7 +7,16 @@ an httpx exception or a platform error code; it sees what to *do* about the fail
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
+
+
+class LimitScope(enum.StrEnum):
+    """What a rate limit stops: the one call that met it, every write, or the whole account."""
+
+    CALL = "call"  # this API only (Weibo 10024 on a read, or a user limit with hits left)
+    WRITES = "writes"  # every write of the account (posting too often, a write API's limit)
+    ACCOUNT = "account"  # everything the account does (its hourly user or IP quota is spent)
 
 
 class PlatformError(Exception):
@@ -31,18 +40,24 @@ class PlatformError(Exception):
 
 
 class RateLimited(PlatformError):
-    """The account (or our IP) used up its quota; wait until ``reset_at``."""
+    """A quota is used up. ``scope`` says what it stops; ``retry_after`` is how many seconds
+    the platform itself said remain until it resets (relative, so a skewed local clock does
+    not matter); ``reset_at`` is the same moment where only an absolute one is known."""
 
     def __init__(
         self,
         message: str,
         *,
         reset_at: datetime | None = None,
+        retry_after: float | None = None,
+        scope: LimitScope = LimitScope.ACCOUNT,
         code: int | None = None,
         request: str | None = None,
     ) -> None:
         super().__init__(message, code=code, request=request)
         self.reset_at = reset_at
+        self.retry_after = retry_after
+        self.scope = scope
 
 
 class TokenExpired(PlatformError):
@@ -58,6 +73,22 @@ class Rejected(PlatformError):
 
     Not retryable: sending the same thing again would be refused again.
     """
+
+
+class Repeated(Rejected):
+    """The platform refuses a write because this account just posted the same content there
+    (Weibo 20017/20019/20111/20306). After a write that may already have gone through, that
+    means it did."""
+
+
+class PermissionMissing(Rejected):
+    """The app has no permission for this API (Weibo 10014): asking again will not help; an
+    administrator must obtain the permission or take the data another way."""
+
+
+class WindowClosed(Rejected):
+    """The platform no longer accepts a reply to this person: the reply window (48 hours
+    after their last message) is closed or its count used up. Final; nothing else waits."""
 
 
 class TextTooLong(Rejected):
@@ -81,6 +112,11 @@ class InvalidCredentials(Rejected):
         self.field, self.problem = field, problem
 
 
+class AcceptedLater(PlatformError):
+    """The platform took the write and will publish it shortly, without an object to show for
+    it yet (Weibo 20032 "发布成功，目前服务器可能会有延迟"): it is sent; never send it again."""
+
+
 class Unsupported(PlatformError):
     """The platform has no such capability (WeChat official accounts cannot post publicly)."""
 
@@ -90,7 +126,11 @@ class Unsupported(PlatformError):
 
 
 class Unavailable(PlatformError):
-    """Network fault, timeout or 5xx: the call may be retried later."""
+    """Network fault, timeout or 5xx: the call may be retried later.
+
+    For a write it is *ambiguous*: the request may have reached the platform and been acted
+    on before the answer was lost. Only :class:`NeverSent` says it surely was not.
+    """
 
     retryable = True
 
@@ -99,6 +139,11 @@ class Unconfirmed(PlatformError):
     """No answer after the other side may already have acted (a timeout once the request or
     the e-mail's data went out): whether it arrived is unknown, so it is never resent on
     its own -- a person checks and decides."""
+
+
+class NeverSent(Unavailable):
+    """The request provably never left this machine (no connection), so even a write may be
+    sent again without any check."""
 
 
 class MalformedPayload(PlatformError):

@@ -96,6 +96,10 @@ class ListenerSettings:
     max_interval_seconds: float = 60.0
     hourly_budget: int = 1000
     lease_seconds: int = 60
+    # A newly connected account's first poll of each source reaches back this far (the
+    # backlog its operators inherit), in at most this many pages.
+    first_connect_hours: float = 72.0
+    first_connect_pages: int = 20
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ REGISTRY: dict[str, TaskFn] = {}
 # Modules whose import registers tasks; the Celery worker imports them by name.
 TASK_MODULES = (
     "servicehub.core.auth",
+    "servicehub.accounts.tasks",
     "servicehub.listener.tasks",
     "servicehub.routing.tasks",
     "servicehub.publishing.tasks",

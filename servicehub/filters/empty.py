@@ -3,7 +3,8 @@
 A bare ``@官方客服``, a row of ``[哈哈]`` or emoji, a lone link, Weibo's default repost text
 ``转发微博`` or a repost chain ``//@a://@b:`` with nothing in front of it gives an operator
 nothing to answer. Such messages are dropped with reason ``empty`` and a tag saying which
-kind of emptiness it was, so a reviewer can still find them.
+kind of emptiness it was, so a reviewer can still find them. A message that brings a photo,
+voice note or video is never empty: it is kept and tagged ``media``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from servicehub.filters.textnorm import anatomy, has_wordlike, normalize
 from servicehub.filters.verdict import PASS, FilterInput, Outcome, RecentText
 
 REASON = "empty"
+MEDIA = Outcome(tags=("media",))
 
 
 def emptiness(text: str) -> str | None:
@@ -44,6 +46,9 @@ class EmptyFilter:
     def run(self, items: Sequence[FilterInput], recent: Mapping[str, Sequence[RecentText]]) -> list[Outcome]:
         outcomes = []
         for item in items:
+            if item.attachments:
+                outcomes.append(MEDIA)
+                continue
             why = emptiness(item.text)
             outcomes.append(PASS if why is None else Outcome(drop=REASON, tags=(f"empty:{why}",)))
         return outcomes

@@ -26,6 +26,9 @@ class FilterInput:
     author_uid: str
     text: str
     created_at: datetime
+    # How many photos, voice notes or videos came with it: such a message is never empty,
+    # whatever its text (WeChat's "[图片]" placeholder reads like a Weibo emoticon).
+    attachments: int = 0
 
 
 @dataclass(frozen=True, slots=True)

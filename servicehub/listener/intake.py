@@ -133,6 +133,7 @@ def _filter_input(item: InboundItem) -> FilterInput:
         author_uid=item.author.uid,
         text=item.text,
         created_at=item.created_at,
+        attachments=len(item.media),
     )
 
 
@@ -151,6 +152,7 @@ def _row(account: Account, item: InboundItem, verdict: Verdict, author: Author, 
         "thread_id": item.thread_id,
         "reply_target": item.reply_target.as_dict(),
         "raw": dict(item.raw),
+        "attachments": [m.as_dict() for m in item.media] if item.media else None,
         "keep": verdict.keep,
         "drop_reason": verdict.reason,
         "tags": list(verdict.tags),

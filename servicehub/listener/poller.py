@@ -6,24 +6,41 @@ the same transaction that stores the (last chunk of the) messages, so a crash be
 fetch and commit leaves the old cursor and the next poll fetches the same items again --
 no gap. Each chunk's new messages are routed in its own transaction (see
 :mod:`servicehub.listener.store`).
+
+Every source has a position from its first poll on. The first poll of a newly connected
+account reaches back to a horizon (``[listener] first_connect_hours`` / ``_pages``), so
+the backlog the operators inherit arrives; a first poll that finds the list empty records
+"nothing before now" (``LIST_START``), so a burst before the next poll is walked back in
+full instead of being taken for another first poll.
+
+A platform limit pauses what it names (``accounts.pauses``): one source, or the whole
+account. A source the app has no permission for is switched off once, with its reason.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.adapters import connected
 from servicehub.accounts.budget import budget_for, may_poll, paced_interval
-from servicehub.accounts.sources import SOURCE_ORDER, TIER, listened_sources
-from servicehub.adapters.base import FetchResult, InboundItem, Source, source_fetcher
-from servicehub.adapters.errors import MalformedPayload, PlatformError, RateLimited, TokenExpired, Unavailable
+from servicehub.accounts.pauses import paused, record_limit, source_scope
+from servicehub.accounts.sources import SOURCE_ORDER, TIER, listened_sources, switch_off
+from servicehub.adapters.base import LIST_START, FetchResult, Horizon, InboundItem, Source, source_fetcher
+from servicehub.adapters.errors import (
+    MalformedPayload,
+    PermissionMissing,
+    PlatformError,
+    RateLimited,
+    TokenExpired,
+    Unavailable,
+)
 from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, Health, PollCursor
@@ -55,6 +72,7 @@ def due_cursors(session: Session, now: datetime, limit: int = 100) -> list[int]:
             or_(PollCursor.leased_until.is_(None), PollCursor.leased_until < now),
             Account.health != Health.NEEDS_REAUTH,
             or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
+            ~paused(PollCursor.account_id, literal("source:") + PollCursor.source, now),
         )
         .order_by(PollCursor.next_poll_at)
         .limit(limit)
@@ -115,7 +133,7 @@ def _poll(runtime: Runtime, cursor_id: int) -> PollOutcome:
         try:
             with connected(runtime, account) as adapter:
                 fetch = source_fetcher(adapter, Source(cursor.source))
-                result = None if fetch is None else fetch(cursor.cursor, max_id=cursor.gap_max_id)
+                result = None if fetch is None else _fetch(runtime, fetch, cursor)
         except PlatformError as exc:
             budget.spend(account.id)
             session.rollback()
@@ -137,6 +155,21 @@ def _poll(runtime: Runtime, cursor_id: int) -> PollOutcome:
             account.intake_error, account.intake_failed_at = "", None
         session.commit()
         return PollOutcome(cursor_id, fetched=len(result.items), stored=stored)
+
+
+def first_connect_horizon(runtime: Runtime, now: datetime | None = None) -> Horizon:
+    """How far back the first poll of a source reaches (``[listener] first_connect_*``)."""
+    cfg = runtime.settings.listener
+    return Horizon(
+        not_before=(now or utcnow()) - timedelta(hours=cfg.first_connect_hours),
+        max_pages=max(1, cfg.first_connect_pages),
+    )
+
+
+def _fetch(runtime: Runtime, fetch: Callable[..., FetchResult], cursor: PollCursor) -> FetchResult:
+    if cursor.cursor is None and cursor.gap_max_id is None:  # the account's first connection
+        return fetch(None, horizon=first_connect_horizon(runtime))
+    return fetch(cursor.cursor, max_id=cursor.gap_max_id)
 
 
 def _record_breakdown(runtime: Runtime, cursor_id: int, exc: Exception) -> None:
@@ -162,7 +195,8 @@ def _advance(cursor: PollCursor, result: FetchResult) -> None:
     """Move the cursor past what was fetched, never past a gap the walk left behind."""
     if cursor.gap_max_id is None:  # an ordinary walk from the newest item down
         if result.resume_max_id is None:
-            cursor.cursor = result.newest_id or cursor.cursor
+            # Never None after a poll: an empty list is a position too ("nothing before now").
+            cursor.cursor = result.newest_id or cursor.cursor or LIST_START
         else:
             cursor.gap_newest, cursor.gap_max_id = result.newest_id, result.resume_max_id
     elif result.resume_max_id is not None:  # still inside the gap: continue lower next time
@@ -237,16 +271,34 @@ def _record_failure(
             kind="token_expired",
         )
     elif isinstance(exc, RateLimited):
-        until = exc.reset_at or utcnow() + timedelta(minutes=15)
-        account.health = Health.RATE_LIMITED
-        account.rate_limited_until = until
-        account.health_detail = str(exc)[:500]
+        # Only what the limit names waits: this source, or (a spent quota) the account.
+        until = record_limit(session, account, exc, narrow=source_scope(cursor.source))
         _release(
             session,
             cursor,
             interval=max(1.0, (until - utcnow()).total_seconds()),
             error=str(exc),
             kind="rate_limited",
+        )
+    elif isinstance(exc, PermissionMissing):
+        # The app may not read this source (Weibo direct_messages without the advanced
+        # permission: 10014 on every poll). Stop asking, once, and say why on the accounts page.
+        switch_off(account, cursor.source, "permission", str(exc))
+        audit.record(
+            session,
+            "account.source_switched_off",
+            "account",
+            account.id,
+            source=cursor.source,
+            reason="permission",
+            error=str(exc)[:300],
+        )
+        _release(
+            session,
+            cursor,
+            interval=runtime.settings.listener.max_interval_seconds,
+            error=str(exc),
+            kind="permission",
         )
     elif isinstance(exc, Unavailable):
         backoff = min(runtime.settings.listener.max_interval_seconds, max(cursor.interval_seconds, 1.0) * 2)

@@ -2,52 +2,38 @@
 
 ``do_queue_reply`` validates and writes the row (with an idempotency key, so a double-click
 or a retried form post adds nothing) and queues ``publishing.send`` after commit.
-``send_outbound`` claims the row with an atomic state change before calling the platform,
-so two workers never send the same row. Every attempt ends in a state a person can act on:
+``send_outbound`` claims the row with an atomic state change before calling anyone, so two
+workers never send the same row, and makes one try (``publishing.delivery``). Every try ends
+in a state a person can act on:
 
-- sent, with the platform's id;
-- failed, with ``error_kind`` saying why -- a platform refusal, or the hub itself failing
-  while sending (never resent on its own: the call may have gone out);
-- retry, after an outage the platform surely did not act on, with back-off;
-- unknown, when the sender was interrupted mid-send (a killed worker): the sweep
-  (``sweep_interrupted``) finds such rows and leaves them for an operator to check.
+- sent, with the platform's (or gateway's) id -- also when a try whose answer was lost is
+  found on the platform afterwards;
+- failed, with ``error_kind`` saying why -- a refusal (a closed reply window is one: final,
+  shown with its reason, pausing nothing), or the hub itself failing while sending (never
+  resent on its own: the call may have gone out);
+- retry, after an outage, a rate limit or a refused token, with back-off;
+- unknown, when nobody can tell whether it arrived: the sender was interrupted mid-send
+  (``sweep_interrupted`` settles such rows), or the answer was lost and the other side
+  cannot be read back.
 
 An operator may retry a failed or unknown message (``do_retry_outbound``): that is the
 person deciding it did not arrive. A retried row the other side provably had (a delivery
 report said it did not reach the phone) gets a new send key, so it is a new send there.
-
-How each kind is sent is one table, :data:`CHANNELS`: platform kinds through the
-account's adapter, SMS/MMS/e-mail through ``servicehub.contact`` (named by module, as
-publishing imports no sibling feature package), each with the permission that queues or
-retries it.
+How each kind is sent, and who may queue or retry it, is ``publishing.channels``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from servicehub.accounts.adapters import connected
-from servicehub.adapters.base import Adapter, ReplyTarget, SentRef, publisher, replier
-from servicehub.adapters.errors import (
-    NotFound,
-    PlatformError,
-    RateLimited,
-    Rejected,
-    TokenExpired,
-    Unconfirmed,
-    Unsupported,
-)
-from servicehub.core import audit, metrics
+from servicehub.accounts.pauses import WRITES, paused, writes_paused_until
+from servicehub.adapters.base import ReplyTarget
+from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.errors import ActionError
 from servicehub.core.models import (
@@ -64,72 +50,28 @@ from servicehub.core.models import (
 from servicehub.core.permissions import NotVisible, Principal, access
 from servicehub.core.runtime import Runtime
 from servicehub.core.tasks import enqueue_on_commit
+from servicehub.publishing.channels import CHANNELS, OFF_PLATFORM
+from servicehub.publishing.delivery import MAX_ATTEMPTS, attempt, settle
 from servicehub.publishing.text import checked_text
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "MAX_ATTEMPTS",
+    "PROBE_EVERY",
+    "claim",
+    "do_queue_reply",
+    "do_retry_outbound",
+    "due_for_retry",
+    "send_outbound",
+    "sweep_interrupted",
+]
 
-MAX_ATTEMPTS = 6
 RETRY_STATES = (DeliveryState.QUEUED, DeliveryState.RETRY)
 # A send that has not finished after this long was interrupted (every platform call times
 # out well before: adapters use 10 s timeouts and a few retries).
 SENDING_TIMEOUT = timedelta(minutes=5)
-
-
-Deliver = Callable[[Runtime, Account, OutboundMessage], SentRef]
-
-
-def _via_adapter(send: Callable[[Adapter, OutboundMessage], SentRef]) -> Deliver:
-    def deliver(runtime: Runtime, account: Account, outbound: OutboundMessage) -> SentRef:
-        with connected(runtime, account) as adapter:
-            return send(adapter, outbound)
-
-    return deliver
-
-
-@dataclass(frozen=True)
-class Channel:
-    """How one kind of row is sent, who may queue or retry it, and how it is audited."""
-
-    deliver: Deliver | str  # a function, or "module:function" of a package publishing may not import
-    function: str
-    on_platform: bool  # through the account's adapter: its failures say something about the account
-    audit: str  # "<audit>.sent", "<audit>.failed", "<audit>.retried"
-
-
-CONTACT = "servicehub.contact.channels"
-CHANNELS: dict[OutboundKind, Channel] = {
-    OutboundKind.REPLY: Channel(
-        _via_adapter(lambda a, o: replier(a).reply(ReplyTarget(**o.target), o.text)),
-        "request.reply",
-        True,
-        "reply",
-    ),
-    OutboundKind.POST: Channel(
-        _via_adapter(lambda a, o: publisher(a).publish_post(o.text)), "publish", True, "reply"
-    ),
-    OutboundKind.DIRECT_MESSAGE: Channel(
-        _via_adapter(lambda a, o: publisher(a).send_direct_message(str(o.target["user_uid"]), o.text)),
-        "publish",
-        True,
-        "reply",
-    ),
-    OutboundKind.SMS: Channel(f"{CONTACT}:send_sms", "customer.contact", False, "contact"),
-    OutboundKind.MMS: Channel(f"{CONTACT}:send_sms", "customer.contact", False, "contact"),
-    OutboundKind.EMAIL: Channel(f"{CONTACT}:send_email", "customer.contact", False, "contact"),
-}
-OFF_PLATFORM = tuple(kind for kind, channel in CHANNELS.items() if not channel.on_platform)
-
-
-@cache
-def _named(path: str) -> Deliver:
-    module, _, name = path.partition(":")
-    found: Deliver = getattr(importlib.import_module(module), name)
-    return found
-
-
-def deliverer(kind: OutboundKind) -> Deliver:
-    deliver = CHANNELS[kind].deliver
-    return _named(deliver) if isinstance(deliver, str) else deliver
+# How often the oldest reply parked on an account whose token was refused is tried again, to
+# find out whether the platform takes the account's calls again.
+PROBE_EVERY = timedelta(minutes=10)
 
 
 def idempotency_key(request_id: int, user_id: int, text: str, nonce: str) -> str:
@@ -145,7 +87,8 @@ def do_queue_reply(
     The request must be visible to ``who`` (else NotVisible) and within their
     ``request.reply`` scope (else Forbidden); the text must fit the platform's rule for
     what it answers (else :class:`ActionError`). A repeated submission with the same nonce
-    returns the row queued the first time.
+    returns the row queued the first time. The row remembers where ``who`` wrote it from
+    (Weibo wants the writer's IP with every write).
     """
     request = access(session, who, ServiceRequest, request_id, "request.reply", visible_by="request.view")
     last = session.scalars(
@@ -170,6 +113,7 @@ def do_queue_reply(
         idempotency_key=key,
         send_key=key,
         created_by=who.user_id,
+        rip=who.ip or None,
     )
     session.add(outbound)
     if request.first_response_at is None:
@@ -211,7 +155,7 @@ def do_retry_outbound(
         outbound.send_key = f"{outbound.idempotency_key}.{secrets.token_hex(4)}"
         outbound.platform_id, outbound.delivered_at = None, None
     outbound.state, outbound.attempts = DeliveryState.QUEUED, 0
-    outbound.error, outbound.error_kind = "", None
+    outbound.error, outbound.error_kind, outbound.in_doubt = "", None, False
     audit.record(session, f"{channel.audit}.retried", "outbound", outbound.id, by=who, before=str(before))
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
     _tell(session, runtime, outbound)
@@ -229,7 +173,7 @@ def claim(runtime: Runtime, outbound_id: int) -> bool:
 
 
 def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
-    """Send one outbox row through its channel (see :data:`CHANNELS`). Safe to call twice."""
+    """Send one outbox row through its channel (see ``publishing.channels``). Safe to call twice."""
     if not claim(runtime, outbound_id):
         return None
     with runtime.sessions() as session:
@@ -237,87 +181,23 @@ def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
         account = session.get(Account, outbound.account_id) if outbound else None
         if outbound is None or account is None:
             return None
-        try:
-            ref = deliverer(outbound.kind)(runtime, account, outbound)
-        except PlatformError as exc:
-            _failed(session, account, outbound, exc)
-        except Exception as exc:  # the hub broke, perhaps after the platform acted: never resend
-            log.exception("sending outbound %s failed inside the hub", outbound.id)
-            _settle(
-                session, outbound, DeliveryState.FAILED, ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"
+        waiting = (
+            writes_paused_until(session, account, utcnow()) if CHANNELS[outbound.kind].on_platform else None
+        )
+        if waiting is not None:  # a limit on the account's writes: wait without calling
+            outbound.attempts -= 1
+            settle(
+                session,
+                outbound,
+                DeliveryState.RETRY,
+                ErrorKind.RATE_LIMITED,
+                f"the account's writes wait for a platform limit until {waiting.isoformat()}",
             )
         else:
-            _sent(session, outbound, ref)
+            attempt(session, runtime, account, outbound)
         _tell(session, runtime, outbound)
         session.commit()
         return outbound.state
-
-
-def _sent(session: Session, outbound: OutboundMessage, ref: SentRef) -> None:
-    outbound.state = DeliveryState.SENT
-    outbound.platform_id = ref.platform_id
-    outbound.sent_text = ref.text
-    outbound.sent_at = utcnow()
-    outbound.error, outbound.error_kind = "", None
-    audit.record(
-        session, f"{CHANNELS[outbound.kind].audit}.sent", "outbound", outbound.id, platform_id=ref.platform_id
-    )
-
-
-def _settle(
-    session: Session, outbound: OutboundMessage, state: DeliveryState, kind: ErrorKind, error: str
-) -> None:
-    outbound.state, outbound.error_kind, outbound.error = state, kind, error[:500]
-    audit.record(
-        session,
-        f"{CHANNELS[outbound.kind].audit}.failed",
-        "outbound",
-        outbound.id,
-        error=outbound.error,
-        state=str(state),
-        kind=str(kind),
-    )
-
-
-def _failed(session: Session, account: Account, outbound: OutboundMessage, exc: PlatformError) -> None:
-    kind = _kind_of(exc)
-    if isinstance(exc, Rejected | NotFound | Unsupported):
-        state = DeliveryState.FAILED
-    elif isinstance(exc, Unconfirmed):
-        state = DeliveryState.UNKNOWN
-    elif outbound.attempts >= MAX_ATTEMPTS:
-        state, kind = DeliveryState.FAILED, ErrorKind.GAVE_UP
-    else:
-        state = DeliveryState.RETRY
-    if CHANNELS[outbound.kind].on_platform:  # an SMS gateway's trouble says nothing of the account
-        _account_health(account, exc)
-    _settle(session, outbound, state, kind, str(exc))
-    via = account.platform if CHANNELS[outbound.kind].on_platform else str(outbound.kind)
-    metrics.count_on_commit(session, "outbox_failures", {(via, str(kind)): 1})
-    log.warning("sending outbound %s failed: %s", outbound.id, exc)
-
-
-def _account_health(account: Account, exc: PlatformError) -> None:
-    if isinstance(exc, TokenExpired):
-        account.health = Health.NEEDS_REAUTH
-        account.health_detail = str(exc)[:500]
-    elif isinstance(exc, RateLimited):
-        account.health = Health.RATE_LIMITED
-        account.rate_limited_until = exc.reset_at
-
-
-def _kind_of(exc: PlatformError) -> ErrorKind:
-    for cls, kind in (
-        (Unconfirmed, ErrorKind.UNCONFIRMED),
-        (TokenExpired, ErrorKind.TOKEN_EXPIRED),
-        (RateLimited, ErrorKind.RATE_LIMITED),
-        (NotFound, ErrorKind.NOT_FOUND),
-        (Unsupported, ErrorKind.UNSUPPORTED),
-        (Rejected, ErrorKind.REJECTED),
-    ):
-        if isinstance(exc, cls):
-            return kind
-    return ErrorKind.UNAVAILABLE
 
 
 def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int]:
@@ -337,7 +217,7 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
             )
         )
         for outbound in stuck:
-            _settle(
+            settle(
                 session,
                 outbound,
                 DeliveryState.UNKNOWN,
@@ -349,8 +229,11 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
 
 
 def due_for_retry(session: Session, limit: int = 100) -> list[int]:
-    """Rows to try again: RETRY after a backoff that grows with attempts, skipping platform
-    rows of unhealthy accounts (an SMS or e-mail does not wait for the account's token)."""
+    """Rows to try again: RETRY after a backoff that grows with attempts, skipping platform rows
+    of accounts that wait (a refused token, a limit on the account or its writes; an SMS or
+    e-mail does not wait for them) -- except, every :data:`PROBE_EVERY`, the oldest reply
+    parked on an account whose token was refused: if the platform takes it, the account is
+    healthy again and the rest follow."""
     now = utcnow()
     rows = session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.created_at)
@@ -362,14 +245,38 @@ def due_for_retry(session: Session, limit: int = 100) -> list[int]:
                 and_(
                     Account.health != Health.NEEDS_REAUTH,
                     or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
+                    ~paused(OutboundMessage.account_id, WRITES, now),
                 ),
             ),
         )
         .order_by(OutboundMessage.id)
         .limit(limit)
     )
-    return [
+    due = [
         oid
         for oid, attempts, created in rows
         if created + timedelta(seconds=5 * 2**attempts) <= now or attempts == 0
+    ]
+    return due + _probes(session, now)
+
+
+def _probes(session: Session, now: datetime) -> list[int]:
+    """The oldest parked reply of each account whose token was refused, unless one of its
+    replies was tried within :data:`PROBE_EVERY`."""
+    parked = (
+        select(
+            OutboundMessage.account_id,
+            func.min(OutboundMessage.id).label("oldest"),
+            func.max(OutboundMessage.claimed_at).label("tried"),
+        )
+        .join(Account, Account.id == OutboundMessage.account_id)
+        .where(
+            OutboundMessage.state == DeliveryState.RETRY,
+            OutboundMessage.kind.not_in(OFF_PLATFORM),
+            Account.health == Health.NEEDS_REAUTH,
+        )
+        .group_by(OutboundMessage.account_id)
+    )
+    return [
+        oldest for _, oldest, tried in session.execute(parked) if tried is None or tried + PROBE_EVERY <= now
     ]

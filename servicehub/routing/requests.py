@@ -15,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicehub.accounts.adapters import adapter_for
 from servicehub.adapters import registry
+from servicehub.adapters.base import MediaRef, MediaStream, media_reader
 from servicehub.core import audit
 from servicehub.core.db import utcnow
 from servicehub.core.masking import phone_sight
@@ -31,7 +33,7 @@ from servicehub.core.models import (
     ServiceRequest,
     User,
 )
-from servicehub.core.permissions import Principal, access, may_see_account
+from servicehub.core.permissions import NotVisible, Principal, access, may_see_account
 from servicehub.core.runtime import Runtime
 
 CLOSED = (RequestState.RESOLVED, RequestState.CLOSED)
@@ -71,6 +73,8 @@ class ShownMessage:
     sentiment_label: str | None
     kind: str
     intent: str | None = None
+    # (index, kind) of each photo / voice note / video, opened through request_media
+    media: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
                 m.sentiment_label,
                 m.kind,
                 m.intent,
+                tuple((i, str(a.get("kind", ""))) for i, a in enumerate(m.attachments or [])),
             )
             for m in messages
         ],
@@ -172,6 +177,27 @@ def request_detail(session: Session, who: Principal, request_id: int) -> Request
             if isinstance(c, dict) and "id" in c
         },
     )
+
+
+def request_media(
+    session: Session, runtime: Runtime, who: Principal, request_id: int, message_id: int, index: int
+) -> MediaStream:
+    """Attachment ``index`` of message ``message_id`` of a request ``who`` may see, fetched from
+    the platform now (WeChat keeps a customer's media three days). Anything ``who`` could not
+    see on the request page -- another request's message, a dropped one without the review
+    function, an index that does not exist -- is NotVisible; a platform without the
+    capability is Unsupported, a platform failure its PlatformError."""
+    req = access_request(session, who, request_id)
+    account = session.get(Account, req.account_id)
+    message = session.get(Message, message_id)
+    if account is None or message is None or message.request_id != req.id:
+        raise NotVisible(f"message {message_id}")
+    if not message.keep and not may_review(session, who, account):
+        raise NotVisible(f"message {message_id}")
+    attachments = message.attachments or []
+    if not 0 <= index < len(attachments):
+        raise NotVisible(f"attachment {index} of message {message_id}")
+    return media_reader(adapter_for(runtime, account)).open_media(MediaRef.from_dict(attachments[index]))
 
 
 def may_review(session: Session, who: Principal, account: Account) -> bool:

@@ -55,6 +55,8 @@ async def accounts_page(request: Request) -> Response:
         ],
         kinds=[k.value for k in AccountKind],
         notice=request.query_params.get("notice"),
+        first_connect_hours=f"{runtime.settings.listener.first_connect_hours:g}",
+        first_connect_pages=runtime.settings.listener.first_connect_pages,
     )
 
 

@@ -19,8 +19,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from servicehub.adapters.base import (
+    LIST_START,
     Credentials,
     FetchResult,
+    Horizon,
     InboundItem,
     ItemKind,
     PlatformConfig,
@@ -96,10 +98,14 @@ class TootAdapter:
         body = _answer(self._http.get("/api/me"))
         return PlatformUser(NAME, str(body["id"]), str(body["name"]))
 
-    def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
+    def fetch_mentions(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult:
         body = _answer(self._http.get("/api/mentions", params={"since_id": since_id or ""}))
         items = [self._item(raw) for raw in body]
-        return FetchResult(items=items, newest_id=items[0].platform_id if items else since_id)
+        if horizon is not None:  # a first connection reaches back only as far as the horizon
+            items = [i for i in items if i.created_at >= horizon.not_before]
+        return FetchResult(items=items, newest_id=items[0].platform_id if items else since_id or LIST_START)
 
     def _item(self, raw: Mapping[str, Any]) -> InboundItem:
         return InboundItem(
@@ -115,7 +121,7 @@ class TootAdapter:
             raw=raw,
         )
 
-    def reply(self, target: ReplyTarget, text: str) -> SentRef:
+    def reply(self, target: ReplyTarget, text: str, *, client_ip: str | None = None) -> SentRef:
         if target.kind != "comment_status" or not target.status_id:
             raise Rejected(f"toot cannot answer a {target.kind}")
         body = _answer(self._http.post("/api/statuses", json={"in_reply_to": target.status_id, "text": text}))

@@ -51,9 +51,9 @@ def _celery_env(pg_url: str, tmp_path: Path, broker: str) -> Iterator[tuple[Runt
     settings = dataclasses.replace(settings, hub=dataclasses.replace(settings.hub, secret_key=SECRET))
     runtime = build_runtime(settings, tasks=CeleryRunner(make_celery(settings)))
     migrate.upgrade(runtime.engine)
-    from tests.conftest import _clean_pg
+    from tests.conftest import clean_pg
 
-    _clean_pg(runtime)
+    clean_pg(runtime)
     yield runtime, env
     runtime.close()
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from servicehub.core.models import DeliveryState, Message, Organization, OutboundMessage, ServiceRequest
+from servicehub.core.models import DeliveryState, Message, OutboundMessage, ServiceRequest
 from servicehub.core.tasks import SyncRunner
 from servicehub.publishing.outbox import do_queue_reply
-from tests.factories import add_wechat_account, principal_of
-from tests.live import LiveHub, live_hub
+from tests.factories import principal_of
+from tests.live import LiveHub, add_live_wechat_account, live_hub
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
@@ -25,32 +25,7 @@ def hub(tmp_path: Path) -> Iterator[LiveHub]:
 
 
 def _wechat_account(hub: LiveHub, appid: str, *, safe: bool) -> int:
-    body = {"appid": appid, "secret": f"{appid}-secret", "token": "push-token", "original_id": f"gh_{appid}"}
-    if safe:
-        body["encoding_aes_key"] = AES_KEY
-    hub.sim_call("POST", "/_sim/wechat/accounts", **body)
-    with hub.runtime.sessions.begin() as s:
-        org = s.get(Organization, hub.world.inhouse_org_id)
-        assert org is not None
-        account = add_wechat_account(
-            s,
-            hub.runtime,
-            original_id=f"gh_{appid}",
-            appid=appid,
-            secret=f"{appid}-secret",
-            push_token="push-token",
-            aes_key=AES_KEY if safe else "",
-            org=org,
-            operator_ids=(hub.world.operator_id,),
-        )
-        account_id = account.id
-    hub.sim_call(
-        "POST",
-        f"/_sim/wechat/accounts/{appid}/callback",
-        url=f"{hub.web_url}/push/wechat/{account_id}",
-        verify=True,
-    )
-    return account_id
+    return add_live_wechat_account(hub, appid, aes_key=AES_KEY if safe else "")
 
 
 def _reply(hub: LiveHub, text: str) -> OutboundMessage:

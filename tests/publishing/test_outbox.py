@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from servicehub.adapters.base import ReplyTarget, SentRef
-from servicehub.adapters.errors import Rejected, TokenExpired, Unavailable
+from servicehub.adapters.errors import (
+    AcceptedLater,
+    NeverSent,
+    Rejected,
+    Repeated,
+    TokenExpired,
+    Unavailable,
+    WindowClosed,
+)
 from servicehub.core.db import utcnow
 from servicehub.core.errors import ActionError
 from servicehub.core.models import (
     Account,
+    AccountPause,
     DeliveryState,
     ErrorKind,
     Health,
@@ -139,8 +149,10 @@ def test_a_failure_inside_the_hub_while_sending_ends_failed_and_is_never_resent_
     platform = fakes.install(monkeypatch)
     real_reply = fakes.FakeAdapter.reply
 
-    def reply_then_break(self: fakes.FakeAdapter, target: ReplyTarget, text: str) -> SentRef:
-        real_reply(self, target, text)  # the platform has it...
+    def reply_then_break(
+        self: fakes.FakeAdapter, target: ReplyTarget, text: str, *, client_ip: str | None = None
+    ) -> SentRef:
+        real_reply(self, target, text, client_ip=client_ip)  # the platform has it...
         raise KeyError("id")  # ...and reading its answer breaks
 
     monkeypatch.setattr(fakes.FakeAdapter, "reply", reply_then_break)
@@ -201,3 +213,90 @@ def test_a_send_still_running_is_left_alone_by_the_sweep(runtime: Runtime, reque
             )
         )
     assert sweep_interrupted(runtime) == []
+
+
+def _state(runtime: Runtime, out_id: int) -> OutboundMessage:
+    with runtime.sessions() as s:
+        out = s.get(OutboundMessage, out_id)
+        assert out is not None
+        s.expunge(out)
+        return out
+
+
+def test_a_lost_answer_is_looked_up_before_any_resend(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.lose_ack_next.append(Unavailable("Weibo comments/create: HTTP 502"))
+    out_id = _queue(runtime, request_id, "您好，已处理")
+    assert _state(runtime, out_id).in_doubt
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    assert len(platform.sent) == 1 and platform.lookups == 1
+    assert _state(runtime, out_id).platform_id == "5000001"
+
+
+def test_a_repeat_refusal_after_a_lost_answer_means_it_was_sent(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.lose_ack_next.append(Unavailable("timeout"))
+    platform.lookup_misses = 1  # the platform does not show it yet ...
+    out_id = _queue(runtime, request_id, "稍等")
+    platform.fail_next.append(Repeated("Repeat conetnt", code=20019))  # ... but refuses it again
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    out = _state(runtime, out_id)
+    assert out.error_kind is None and out.platform_id == "5000001"  # named by a second look
+
+
+def test_a_platform_that_cannot_be_read_back_leaves_a_lost_answer_to_a_person(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.blind = True
+    platform.lose_ack_next.append(Unavailable("timeout"))
+    out_id = _queue(runtime, request_id, "您好")
+    out = _state(runtime, out_id)
+    assert out.state == DeliveryState.UNKNOWN and out.error_kind == ErrorKind.AMBIGUOUS
+    assert send_outbound(runtime, out_id) is None and len(platform.sent) == 1
+
+
+def test_a_request_that_never_left_is_sent_again_without_a_look(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(NeverSent("cannot connect"))
+    out_id = _queue(runtime, request_id, "您好")
+    assert not _state(runtime, out_id).in_doubt
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    assert platform.lookups == 0 and len(platform.sent) == 1
+
+
+def test_a_closed_window_is_final_and_pauses_nothing(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(WindowClosed("the 48-hour window is closed", code=20302))
+    out_id = _queue(runtime, request_id, "您好")
+    out = _state(runtime, out_id)
+    assert out.state == DeliveryState.FAILED and out.error_kind == ErrorKind.WINDOW_CLOSED
+    with runtime.sessions() as s:
+        account = s.get(Account, out.account_id)
+        assert account is not None and account.health == Health.OK
+        assert s.scalar(select(func.count()).select_from(AccountPause)) == 0
+
+
+def test_the_operators_ip_is_kept_for_the_platform(runtime: Runtime, request_id: int) -> None:
+    with runtime.sessions() as s:
+        who = dataclasses.replace(principal_of(s, 1), ip="198.51.100.23")
+        out = do_queue_reply(s, runtime, who, request_id, "您好", nonce="ip")
+        s.commit()
+        assert out.rip == "198.51.100.23"
+
+
+def test_a_write_weibo_took_for_later_is_sent_not_failed(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = fakes.install(monkeypatch)
+    platform.fail_next.append(AcceptedLater("Update success, while server slow now", code=20032))
+    out = _state(runtime, _queue(runtime, request_id, "您好"))
+    assert out.state == DeliveryState.SENT and out.error_kind is None

@@ -20,6 +20,7 @@ from servicehub.core.models import (
     AuditEvent,
     CustomerIdentity,
     ListeningTask,
+    Message,
     RoutingRule,
     ServiceRequest,
     Team,
@@ -32,6 +33,7 @@ from servicehub.workbench.app import create_app
 from servicehub.workday.announcements import do_post_announcement
 from servicehub.workday.snippets import do_create_snippet
 from servicehub.workorders.actions import do_open_work_order
+from tests import fakes
 from tests.factories import PASSWORD, World, build_world, principal_of
 from tests.workbench.conftest import csrf_of, hear, login
 
@@ -62,6 +64,7 @@ class Ids:
     ident_mine: int = 0
     ctheirs: int = 0  # the customer of ``theirs``, and its one identity
     ident_theirs: int = 0
+    mine_message: int = 0  # the customer message of ``mine``, with a photo attached
     oauth: str = "weibo"  # a platform connected through OAuth
     app: str = "wechat"  # a platform connected by app credentials
 
@@ -268,6 +271,8 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/requests/{mine}/leads", {"product": ""}, expect(LOGIN, **REQ_MINE)),
     ("POST", "/requests/{theirs}/leads", {"product": ""}, expect(LOGIN, **REQ_THEIRS)),
     ("POST", "/customers/{customer}/leads", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("GET", "/requests/{mine}/messages/{mine_message}/media/0", None, expect(LOGIN, **REQ_MINE)),
+    ("GET", "/requests/{theirs}/messages/{mine_message}/media/0", None, expect(LOGIN, default=HIDE)),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
     ("GET", "/readyz", None, expect(OK)),
@@ -293,8 +298,9 @@ ELSEWHERE = {
 
 
 @pytest.fixture
-def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
+def setup(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Ids]:
     world = build_world(sqlite_runtime)
+    fakes.install(monkeypatch)  # serves the photo below
     mine = hear(sqlite_runtime, world.inhouse_account_id, "4900000000000001", SECRET_INHOUSE)
     theirs = hear(
         sqlite_runtime, world.partner_account_id, "4900000000000002", SECRET_PARTNER, author_uid="9"
@@ -324,6 +330,9 @@ def setup(sqlite_runtime: Runtime) -> tuple[World, Ids]:
             for c in customers.values()
         }
         contact = (customers[mine], identity[customers[mine]], customers[theirs], identity[customers[theirs]])
+        message = s.scalars(select(Message).where(Message.request_id == mine)).one()
+        message.attachments = [{"kind": "image", "media_id": "photo-of-a-bill"}]
+        contact = (*contact, message.id)
     return world, Ids(*base, world.inhouse_account_id, *_workday_rows(sqlite_runtime, world, mine), *contact)
 
 

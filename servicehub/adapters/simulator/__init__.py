@@ -54,6 +54,9 @@ optional ``followers_count``, ``verified``), or nothing (a random recurring cust
 ``POST /_sim/engagement`` ``{status_id, likes?, reposts?, comments?}`` -> current counts.
 ``POST /_sim/burst`` ``{account_uid?, n, kind?: mention|comment|message, text?: "…{i}…",
        user…?, push?: true}`` -> 201 ``{count, kind, ids, first_id, last_id}``.
+``POST /_sim/backlog`` ``{account_uid?, n, kind?, text?, from_hours?: 24, to_hours?: 0.1}`` -> 201
+       ``{count, kind, ids, first_id, last_id}``: items that arrived that many hours *before now*
+       (ids fit their times), what an account already holds when the hub connects it.
 ``GET  /_sim/outbox?endpoint=&uid=&status_id=&comment_id=&receiver_id=&since_seq=`` ->
        ``{"items": [{seq, endpoint, uid, created_at, params, text, request_text, id,
        status_id, comment_id, receiver_id, result}], "total"}``; ``endpoint`` is one of
@@ -61,7 +64,11 @@ optional ``followers_count``, ``verified``), or nothing (a random recurring cust
        direct_messages/new, messages/reply; ``text`` is as stored (``回复@…:`` added, t.cn links).
 ``GET|POST /_sim/faults`` ``{latency_ms?, fail_rate?, malformed_rate?, fail_next?,
        malformed_next?, paths?: [prefix], rate_limit_storm?: bool, expire_token?: str,
-       revoke_token?: str, expire_account?: uid, clear?: bool}`` -> current settings.
+       revoke_token?: str, expire_account?: uid, clear?: bool, lose_ack_next?: n,
+       lose_ack?: "5xx"|"timeout", ack_delay_ms?, errors?: [{path, code, times?}]}`` -> current
+       settings. ``lose_ack_next`` carries the next calls out and loses their answer (a write
+       lands, the client sees a 5xx or times out); ``errors`` answers a Weibo error code on one
+       API before anything happens (10022/10023/10024/20016 limits, 10014 permission ...).
 ``GET|POST /_sim/limits`` ``{user_per_hour?, posts_per_hour?, comments_per_hour?,
        messages_per_hour?, ip_per_hour?}`` -> current limits.
 ``GET|POST /_sim/clock`` ``{advance_seconds}`` -> ``{now, created_at, offset_seconds}``.
@@ -74,6 +81,12 @@ optional ``followers_count``, ``verified``), or nothing (a random recurring cust
 ``POST /_sim/push/verify`` ``{account_uid?}`` -> ``{ok, status, body, echostr}`` (GET echostr check).
 ``GET  /_sim/pushes?since_seq=`` -> ``{"items": [{seq, account_uid, url, payload, attempts,
        delivered, status, error, response_body}], "total"}``.
+
+WeChat (``/cgi-bin/token``, ``/cgi-bin/message/custom/send``, ``/cgi-bin/media/get``; see
+:mod:`.wechat`): ``POST /_sim/wechat/accounts``, ``…/{appid}/callback``, ``…/{appid}/push``
+(``type`` text, image, voice, video, shortvideo or event; media bytes from ``media_base64`` or
+made up), ``GET …/{appid}/sent``, ``POST …/{appid}/expire-tokens``, ``POST …/{appid}/faults``
+``{errcodes?: [int], lose_ack_next?, lose_ack?, ack_delay_ms?, clear?}``.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     20009: (400, "IDs is too many"),
     20012: (400, "Text too long, please input text less than 140 characters"),
     20013: (400, "Text too long, please input text less than 300 characters"),
+    20016: (400, "Out of limit"),
     20019: (400, "Repeat conetnt"),
     20101: (400, "Target weibo does not exist"),
     20111: (400, "Repeated weibo text"),

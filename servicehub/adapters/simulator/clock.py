@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
 CST = timezone(timedelta(hours=8), "CST")
@@ -76,4 +76,15 @@ class IdGenerator:
             if value > MAX_SAFE_ID:
                 raise OverflowError("simulated id space exhausted (clock advanced too far)")
             self._last = value
+            return value
+
+    def id_at(self, ts: float, taken: Mapping[int, object]) -> int:
+        """An id for a record made at ``ts`` in the past (a backlog), below every id made
+        since and unused in ``taken``: ids stay in time order, which paging relies on."""
+        value = ID_BASE + max(0, int(ts * 1000) - ID_EPOCH_MS) * ID_PER_MS
+        with self._lock:
+            if value >= self._last:
+                raise ValueError("a backdated record must be older than the newest one")
+            while value in taken:
+                value += 1
             return value

@@ -180,6 +180,51 @@ async def burst(request: web.Request) -> web.Response:
     return ok({"count": n, "kind": kind, "ids": ids, "first_id": ids[0], "last_id": ids[-1]}, 201)
 
 
+async def backlog(request: web.Request) -> web.Response:
+    """N items that arrived *before now*: what an account already holds when it is connected.
+
+    ``from_hours`` and ``to_hours`` ago (oldest, newest) bound them, spread evenly, with ids
+    that fit their times among everything else; ``{i}`` in ``text`` is replaced by 1..N.
+    """
+    sim = request.app[SIM_KEY]
+    body = await read_json(request)
+    account = account_uid(sim, body)
+    n = opt_int(body, "n", 1, minimum=1) or 1
+    if n > BURST_LIMIT:
+        raise ControlError(f"n is limited to {BURST_LIMIT}")
+    kind = opt_str(body, "kind") or "mention"
+    if kind not in ("mention", "comment", "message"):
+        raise ControlError("kind must be mention, comment or message")
+    oldest, newest = body.get("from_hours", 24), body.get("to_hours", 0.1)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (oldest, newest)):
+        raise ControlError("from_hours and to_hours must be numbers")
+    if not oldest >= newest > 0:
+        raise ControlError("from_hours must be >= to_hours > 0")
+    template = _text(body, "积压第{i}条：宽带一直连不上，请尽快处理")
+    state, now = sim.state, sim.clock.now()
+    step = (oldest - newest) * 3600 / max(n - 1, 1)
+    times = [now - oldest * 3600 + i * step for i in range(n)]
+    ids: list[str] = []
+    with state.lock:
+        post = None
+        if kind == "comment":
+            post = state.add_status(
+                account, "【公告】宽带维护通知", sim.app_source(sim.app_of(account)), at=times[0] - 3600
+            )
+        for i, at in enumerate(times, start=1):
+            user = sim.pick_customer()
+            text = template.replace("{i}", str(i))
+            if post is not None:
+                record_id = state.add_comment(post, user.uid, text, "微博 weibo.com", at=at).id
+            elif kind == "message":
+                record_id = state.add_message(user.uid, account, text, at=at).id
+            else:
+                name = state.users[account].screen_name
+                record_id = state.add_status(user.uid, f"@{name} {text}", "微博 weibo.com", at=at).id
+            ids.append(str(record_id))
+    return ok({"count": n, "kind": kind, "ids": ids, "first_id": ids[0], "last_id": ids[-1]}, 201)
+
+
 def register_injection(app: web.Application) -> None:
     r = app.router
     r.add_post("/_sim/mentions", inject_mention)
@@ -188,3 +233,4 @@ def register_injection(app: web.Application) -> None:
     r.add_post("/_sim/events", inject_event)
     r.add_post("/_sim/engagement", engagement)
     r.add_post("/_sim/burst", burst)
+    r.add_post("/_sim/backlog", backlog)

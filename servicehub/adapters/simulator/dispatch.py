@@ -15,7 +15,14 @@ from typing import Any
 
 from aiohttp import web
 
-from servicehub.adapters.simulator.api_errors import ApiError, error_response, invalid, json_response, missing
+from servicehub.adapters.simulator.api_errors import (
+    ERRORS,
+    ApiError,
+    error_response,
+    invalid,
+    json_response,
+    missing,
+)
 from servicehub.adapters.simulator.context import SIM_KEY, Simulator
 from servicehub.adapters.simulator.models import Token, User
 from servicehub.adapters.simulator.state import SimState
@@ -177,6 +184,9 @@ class Dispatcher:
                 raise ApiError(10021)
             params = await read_params(request)
             token = authenticate(sim, token_value(request, params))
+            injected = sim.faults.injected_error(path)
+            if injected is not None:  # e.g. 10024 names the API: "User requests for (/x) out of ..."
+                raise ApiError(injected, *([f"/{name}"] if ERRORS[injected][1].count("%s") == 1 else []))
             if route.counted:
                 sim.quotas.charge(token.token, request.remote or "127.0.0.1", route.quota, f"/{name}")
             result = await route.handler(ApiCall(sim, request, params, token, name))

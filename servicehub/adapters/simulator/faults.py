@@ -1,9 +1,16 @@
-"""Injected misbehaviour: latency, 5xx failures and broken JSON on the platform routes.
+"""Injected misbehaviour: latency, 5xx failures, broken JSON, lost answers, error codes.
 
 Applies to ``/2/`` and ``/oauth2/`` only (never the ``/_sim/`` control API). Random
 faults draw from their own seeded generator; ``fail_next`` / ``malformed_next`` give
 tests exact, countable failures. Token expiry and quota storms are state changes and
 live in the control API, not here.
+
+``lose_ack_next`` makes the next N calls *succeed* -- the write lands, the outbox records
+it -- and then loses the answer: a 5xx in its place (``lose_ack = "5xx"``), or the answer
+held back ``ack_delay_ms`` so the client times out first (``"timeout"``).
+``errors`` are Weibo error codes answered on chosen APIs before anything is done, each
+``{"path": "/2/comments/to_me.json", "code": 10024, "times": 2}`` (``times`` left out:
+until cleared): the rate limits 10022/10023/10024/20016, 10014 for a missing permission...
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ class FaultSettings:
     fail_next: int = 0  # the next N calls fail, before any random draw
     malformed_next: int = 0
     paths: list[str] = field(default_factory=list)  # path prefixes; empty = every platform route
+    lose_ack_next: int = 0  # the next N calls are carried out, then their answer is lost
+    lose_ack: str = "5xx"  # how: "5xx" or "timeout"
+    ack_delay_ms: int = 3000  # how long a "timeout" answer is held back
+    errors: list[dict[str, Any]] = field(default_factory=list)  # injected error codes (see above)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,13 +66,39 @@ class Faults:
             if name == "paths":
                 if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
                     raise ValueError("paths must be a list of path prefixes")
+            elif name == "lose_ack":
+                if value not in ("5xx", "timeout"):
+                    raise ValueError("lose_ack must be '5xx' or 'timeout'")
+            elif name == "errors":
+                _check_errors(value)
             elif name.endswith("_rate"):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                     raise ValueError(f"{name} must be a number between 0 and 1")
             elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
         for name, value in values.items():
+            if name == "errors":
+                value = [dict(rule) for rule in value]
             setattr(self.settings, name, float(value) if name.endswith("_rate") else value)
+
+    def injected_error(self, path: str) -> int | None:
+        """The error code an ``errors`` rule answers ``path`` with (counting it down), if any."""
+        for rule in self.settings.errors:
+            if path != rule["path"]:
+                continue
+            times = rule.get("times")
+            if times is None:
+                return int(rule["code"])
+            if times > 0:
+                rule["times"] = times - 1
+                return int(rule["code"])
+        return None
+
+    def should_lose_ack(self) -> bool:
+        if self.settings.lose_ack_next > 0:
+            self.settings.lose_ack_next -= 1
+            return True
+        return False
 
     def applies(self, path: str) -> bool:
         if not (path.startswith("/2/") or path.startswith("/oauth2/")):
@@ -115,6 +152,21 @@ class Faults:
         return web.Response(body=b"", status=response.status, content_type="application/json")
 
 
+def _check_errors(value: Any) -> None:
+    from servicehub.adapters.simulator.api_errors import ERRORS
+
+    if not isinstance(value, list):
+        raise ValueError("errors must be a list of {path, code, times?}")
+    for rule in value:
+        if not isinstance(rule, dict) or not isinstance(rule.get("path"), str):
+            raise ValueError("each error needs a path such as /2/comments/to_me.json")
+        if rule.get("code") not in ERRORS:
+            raise ValueError(f"error code {rule.get('code')!r} is not one the simulator knows")
+        times = rule.get("times")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
+            raise ValueError("times must be a non-negative integer")
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAULTS_KEY = web.AppKey("sim_faults", Faults)
 
@@ -130,6 +182,11 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if faults.should_fail():
         return faults.failure(request.path)
     response = await handler(request)
+    if faults.should_lose_ack():
+        if settings.lose_ack == "timeout":
+            await asyncio.sleep(settings.ack_delay_ms / 1000)  # the client has given up by now
+            return response
+        return faults.failure(request.path)
     if faults.should_malform():
         return faults.malform(response)
     return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import string
 import threading
+from bisect import insort
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -163,14 +164,37 @@ class SimState:
         uids = [self._by_name[name] for name in mention_names(text) if name in self._by_name]
         return tuple(uid for uid in uids if uid != author)
 
+    def _stamp(self, at: float | None, taken: Mapping[int, object]) -> tuple[float, int]:
+        """The time and id of a new record: now, or ``at`` in the past (a backlog), whose id
+        then fits that time among the existing ones."""
+        if at is None:
+            now = self.clock.now()
+            return now, self.ids.next_id(now)
+        return at, self.ids.id_at(at, taken)
+
+    @staticmethod
+    def _index(ids: list[int], new_id: int) -> None:
+        """Keep an index ascending: new ids go at the end, backdated ones where they belong."""
+        if ids and new_id < ids[-1]:
+            insort(ids, new_id)
+        else:
+            ids.append(new_id)
+
     def add_status(
-        self, uid: int, text: str, source: str, *, parent: Status | None = None, from_hub: bool = False
+        self,
+        uid: int,
+        text: str,
+        source: str,
+        *,
+        parent: Status | None = None,
+        from_hub: bool = False,
+        at: float | None = None,
     ) -> Status:
         with self.lock:
-            now = self.clock.now()
+            now, new_id = self._stamp(at, self.statuses)
             root_id = (parent.root_id or parent.id) if parent else None
             status = Status(
-                self.ids.next_id(now),
+                new_id,
                 uid,
                 text,
                 now,
@@ -181,9 +205,9 @@ class SimState:
                 from_hub=from_hub,
             )
             self.statuses[status.id] = status
-            self.statuses_by[uid].append(status.id)
+            self._index(self.statuses_by[uid], status.id)
             for mentioned in status.mentions:
-                self.mentions_of[mentioned].append(status.id)
+                self._index(self.mentions_of[mentioned], status.id)
             if parent is not None:
                 for target_id in dict.fromkeys((parent.id, root_id)):
                     if target_id is not None and target_id in self.statuses:
@@ -201,11 +225,12 @@ class SimState:
         *,
         reply_to: Comment | None = None,
         from_hub: bool = False,
+        at: float | None = None,
     ) -> Comment:
         with self.lock:
-            now = self.clock.now()
+            now, new_id = self._stamp(at, self.comments)
             comment = Comment(
-                self.ids.next_id(now),
+                new_id,
                 status.id,
                 uid,
                 text,
@@ -216,16 +241,16 @@ class SimState:
                 from_hub=from_hub,
             )
             self.comments[comment.id] = comment
-            self.comments_on[status.id].append(comment.id)
-            self.comments_by[uid].append(comment.id)
+            self._index(self.comments_on[status.id], comment.id)
+            self._index(self.comments_by[uid], comment.id)
             status.comments_count += 1
             receivers = {status.uid}
             if reply_to is not None:
                 receivers.add(reply_to.uid)
             for receiver in sorted(receivers - {uid}):
-                self.comments_to[receiver].append(comment.id)
+                self._index(self.comments_to[receiver], comment.id)
             for mentioned in comment.mentions:
-                self.comments_mentioning[mentioned].append(comment.id)
+                self._index(self.comments_mentioning[mentioned], comment.id)
             self.last_comment_text[uid] = text
             return comment
 
@@ -238,17 +263,20 @@ class SimState:
         msg_type: str = "text",
         data: dict[str, Any] | None = None,
         from_hub: bool = False,
+        at: float | None = None,
     ) -> DirectMessage:
         with self.lock:
-            now = self.clock.now()
+            now, new_id = self._stamp(at, self.messages)
             message = DirectMessage(
-                self.ids.next_id(now), sender, recipient, text, now, msg_type, dict(data or {}), from_hub
+                new_id, sender, recipient, text, now, msg_type, dict(data or {}), from_hub
             )
             self.messages[message.id] = message
-            self.messages_to[recipient].append(message.id)
-            self.messages_from[sender].append(message.id)
+            self._index(self.messages_to[recipient], message.id)
+            self._index(self.messages_from[sender], message.id)
             if not from_hub and recipient in self.accounts:
-                self.last_inbound[(recipient, sender)] = now
+                self.last_inbound[(recipient, sender)] = max(
+                    now, self.last_inbound.get((recipient, sender), now)
+                )
             return message
 
     def note_inbound(self, account_uid: int, fan_uid: int) -> None:

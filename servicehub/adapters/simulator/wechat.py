@@ -1,18 +1,25 @@
 """WeChat official-account wire protocol for the simulator.
 
-Speaks ``/cgi-bin/token`` and ``/cgi-bin/message/custom/send`` the way WeChat does (HTTP
-200 with ``errcode``), enforces the 48-hour customer-service window per follower, and
-pushes signed (optionally safe-mode encrypted) XML to a registered callback with WeChat's
-delivery rules: 5-second timeout, three tries. Control routes under ``/_sim/wechat/`` let
-tests and the demo create accounts, play a follower's side and read what was sent.
+Speaks ``/cgi-bin/token``, ``/cgi-bin/message/custom/send`` and ``/cgi-bin/media/get`` the
+way WeChat does (HTTP 200 with ``errcode``), enforces the 48-hour customer-service window per
+follower, and pushes signed (optionally safe-mode encrypted) XML to a registered callback
+with WeChat's delivery rules: 5-second timeout, three tries. A follower's photo, voice note,
+video or short video is pushed with a MediaId whose bytes ``media/get`` serves (a video as
+``{"video_url": ...}``, the file then at ``/_sim/wechat/media/<id>``). Control routes under
+``/_sim/wechat/`` let tests and the demo create accounts, play a follower's side, read what
+was sent and inject faults into sends (errcodes answered next, answers lost after the send).
 State lives on the app under :data:`WECHAT_STATE`, apart from the Weibo simulator's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import secrets
+import struct
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,6 +47,7 @@ _ERRMSG = {
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40003: "invalid openid",
+    40007: "invalid media_id",
     40008: "invalid message type",
     40013: "invalid appid",
     40125: "invalid appsecret",
@@ -67,6 +75,17 @@ class Follower:
 
 
 @dataclass
+class SendFaults:
+    """What the next customer-service sends meet: errcodes answered instead (in order), and
+    sends carried out whose answer is then lost (a 502, or held past the client's timeout)."""
+
+    errcodes: list[int] = field(default_factory=list)
+    lose_ack_next: int = 0
+    lose_ack: str = "5xx"
+    ack_delay_ms: int = 3000
+
+
+@dataclass
 class OfficialAccount:
     appid: str
     secret: str
@@ -76,6 +95,7 @@ class OfficialAccount:
     callback_url: str | None = None
     followers: dict[str, Follower] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    faults: SendFaults = field(default_factory=SendFaults)
 
 
 @dataclass
@@ -88,6 +108,7 @@ class WeChatState:
     clock: Callable[[], float] = time.time
     next_msg_id: int = 24_000_000_000_000_000
     session: aiohttp.ClientSession | None = None
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # media_id -> (type, bytes)
 
 
 WECHAT_STATE = web.AppKey("wechat_state", WeChatState)
@@ -216,6 +237,8 @@ async def custom_send(request: web.Request) -> web.Response:
     if not isinstance(payload, dict):
         return _errcode(47001)
     account = state.accounts[appid]
+    if account.faults.errcodes:
+        return _errcode(account.faults.errcodes.pop(0))
     code = _check_send(account, payload, now)
     if code:
         return _errcode(code)
@@ -230,7 +253,56 @@ async def custom_send(request: web.Request) -> web.Response:
             "sent_at": now,
         }
     )
-    return _ok({"errcode": 0, "errmsg": "ok"})
+    answer = _ok({"errcode": 0, "errmsg": "ok"})
+    if account.faults.lose_ack_next > 0:  # sent; the answer never arrives
+        account.faults.lose_ack_next -= 1
+        if account.faults.lose_ack == "timeout":
+            await asyncio.sleep(account.faults.ack_delay_ms / 1000)
+            return answer
+        return web.Response(
+            status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+        )
+    return answer
+
+
+def _token_owner(state: WeChatState, access_token: str | None) -> str | int:
+    """The appid a valid token belongs to, or the errcode WeChat gives for it."""
+    if not access_token:
+        return 41001
+    issued = state.tokens.get(access_token)
+    if issued is None:
+        return 40001
+    appid, expires = issued
+    return 42001 if state.clock() >= expires else appid
+
+
+async def media_get(request: web.Request) -> web.StreamResponse:
+    """``GET /cgi-bin/media/get``: the file's bytes, a video's download link, or an errcode."""
+    state = _state(request)
+    owner = _token_owner(state, request.query.get("access_token"))
+    if isinstance(owner, int):
+        return _errcode(owner)
+    media_id = request.query.get("media_id", "")
+    found = state.media.get(media_id)
+    if found is None:
+        return _errcode(40007)
+    content_type, body = found
+    if content_type.startswith("video/"):
+        return _ok({"video_url": str(request.url.origin()) + f"/_sim/wechat/media/{media_id}"})
+    extension = content_type.split("/")[-1]
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        headers={"Content-disposition": f'attachment; filename="{media_id}.{extension}"'},
+    )
+
+
+async def video_file(request: web.Request) -> web.StreamResponse:
+    """Where a video's ``video_url`` points (no token: WeChat's links are signed URLs)."""
+    found = _state(request).media.get(request.match_info["media_id"])
+    if found is None or not found[0].startswith("video/"):
+        raise web.HTTPNotFound()
+    return web.Response(body=found[1], content_type=found[0])
 
 
 # -- pushes --------------------------------------------------------------------------------
@@ -266,14 +338,66 @@ def _message_fields(
         return fields
     if kind == "text":
         fields["Content"] = _text_field(data, "content")
-    elif kind == "image":
-        fields["PicUrl"] = _text_field(data, "pic_url", required=False) or "http://mmbiz.qpic.cn/sim.jpg"
-        fields["MediaId"] = secrets.token_hex(16)
+    elif kind in _MEDIA_KINDS:
+        media_id = _store_media(state, kind, data)
+        if kind == "image":
+            fields["PicUrl"] = _text_field(data, "pic_url", required=False) or "http://mmbiz.qpic.cn/sim.jpg"
+        fields["MediaId"] = media_id
+        if kind == "voice":
+            fields["Format"] = "amr"
+            recognition = _text_field(data, "recognition", required=False)
+            if recognition:
+                fields["Recognition"] = recognition
+        if kind in ("video", "shortvideo"):
+            fields["ThumbMediaId"] = _store_media(state, "thumb", {})
     else:
-        raise _bad("type must be 'text', 'image' or 'event'")
+        raise _bad("type must be 'text', 'image', 'voice', 'video', 'shortvideo' or 'event'")
     state.next_msg_id += 1
     fields["MsgId"] = state.next_msg_id
     return fields
+
+
+_MEDIA_KINDS = {"image": "image/png", "voice": "audio/amr", "video": "video/mp4", "shortvideo": "video/mp4"}
+
+
+def _png(seed: bytes, width: int = 160, height: int = 120) -> bytes:
+    """A valid PNG (a striped card in one colour from ``seed``): what a customer's photo is here."""
+    r, g, b = seed[0], seed[1], seed[2]
+    light = bytes((255 - (255 - r) // 3, 255 - (255 - g) // 3, 255 - (255 - b) // 3))
+    rows = b"".join(
+        b"\x00" + b"".join((bytes((r, g, b)) if (x // 16 + y // 16) % 2 else light) for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _store_media(state: WeChatState, kind: str, data: dict[str, Any]) -> str:
+    """Keep the bytes of a pushed file under a new MediaId (``media_base64`` gives them)."""
+    media_id = secrets.token_urlsafe(24)
+    content_type = _MEDIA_KINDS.get(kind, "image/jpeg")
+    raw = data.get("media_base64")
+    if raw is not None:
+        if not isinstance(raw, str):
+            raise _bad("'media_base64' must be a base64 string")
+        body = base64.b64decode(raw)
+        content_type = _text_field(data, "content_type", required=False) or content_type
+    elif content_type.startswith("image/"):
+        body = _png(secrets.token_bytes(3))
+    else:
+        body = b"#!AMR\n" if kind == "voice" else b"\x00\x00\x00\x18ftypmp42"
+        body += secrets.token_bytes(512)
+    state.media[media_id] = (content_type, body)
+    return media_id
 
 
 def _record_interaction(account: OfficialAccount, fields: dict[str, str | int]) -> None:
@@ -420,6 +544,41 @@ async def sent_messages(request: web.Request) -> web.Response:
     return _ok({"messages": messages})
 
 
+async def send_faults(request: web.Request) -> web.Response:
+    """Set what the account's next sends meet: ``errcodes`` (answered in order instead of
+    sending), ``lose_ack_next`` sends carried out whose answer is lost (``lose_ack`` "5xx" or
+    "timeout", held ``ack_delay_ms``); ``clear`` forgets them."""
+    account, data = _account(request), await _json_object(request)
+    faults = account.faults
+    if data.get("clear"):
+        account.faults = faults = SendFaults()
+    codes = data.get("errcodes")
+    if codes is not None:
+        if not isinstance(codes, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in codes
+        ):
+            raise _bad("'errcodes' must be a list of integers")
+        faults.errcodes = list(codes)
+    for name in ("lose_ack_next", "ack_delay_ms"):
+        if name in data:
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _bad(f"{name!r} must be a non-negative integer")
+            setattr(faults, name, value)
+    if "lose_ack" in data:
+        if data["lose_ack"] not in ("5xx", "timeout"):
+            raise _bad("'lose_ack' must be '5xx' or 'timeout'")
+        faults.lose_ack = data["lose_ack"]
+    return _ok(
+        {
+            "errcodes": faults.errcodes,
+            "lose_ack_next": faults.lose_ack_next,
+            "lose_ack": faults.lose_ack,
+            "ack_delay_ms": faults.ack_delay_ms,
+        }
+    )
+
+
 async def expire_tokens(request: web.Request) -> web.Response:
     """Make every token of the account expire now, so the next call meets errcode 42001."""
     state, account = _state(request), _account(request)
@@ -438,6 +597,9 @@ def register_wechat(app: web.Application) -> None:
     app.on_cleanup.append(_close_session)
     app.router.add_get("/cgi-bin/token", token)
     app.router.add_post("/cgi-bin/message/custom/send", custom_send)
+    app.router.add_get("/cgi-bin/media/get", media_get)
+    app.router.add_get("/_sim/wechat/media/{media_id}", video_file)
+    app.router.add_post("/_sim/wechat/accounts/{appid}/faults", send_faults)
     app.router.add_post("/_sim/wechat/accounts", create_account)
     app.router.add_post("/_sim/wechat/accounts/{appid}/callback", set_callback)
     app.router.add_post("/_sim/wechat/accounts/{appid}/push", push)

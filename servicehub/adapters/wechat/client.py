@@ -25,6 +25,8 @@ from servicehub.adapters.base import (
     CredentialField,
     Credentials,
     InboundItem,
+    MediaRef,
+    MediaStream,
     PlatformConfig,
     ReplyTarget,
     SentRef,
@@ -34,6 +36,7 @@ from servicehub.adapters.base import (
 from servicehub.adapters.errors import (
     InvalidCredentials,
     MalformedPayload,
+    NeverSent,
     PlatformError,
     RateLimited,
     Rejected,
@@ -49,6 +52,7 @@ from servicehub.adapters.wechat.reply_rules import TEXT_LIMIT_BYTES, check_text
 
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
+MEDIA_GET_PATH = "/cgi-bin/media/get"
 DEFAULT_MAX_PUSH_AGE = 300.0
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
@@ -185,7 +189,7 @@ class WeChatAdapter:
 
     # -- reply out (Replier) -------------------------------------------------------------
 
-    def reply(self, target: ReplyTarget, text: str) -> SentRef:
+    def reply(self, target: ReplyTarget, text: str, *, client_ip: str | None = None) -> SentRef:
         """Answer with a customer-service text message; WeChat has nothing else to reply to."""
         if target.kind != "private_message" or not target.user_uid:
             raise Rejected(
@@ -193,7 +197,7 @@ class WeChatAdapter:
             )
         return self.send_direct_message(target.user_uid, text)
 
-    def send_direct_message(self, user_uid: str, text: str) -> SentRef:
+    def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef:
         """Send text to openid ``user_uid`` (only within 48 h of the user's last interaction).
 
         WeChat returns no message id, so ``platform_id`` is a local one.
@@ -204,6 +208,59 @@ class WeChatAdapter:
         msgid = data.get("msgid")
         platform_id = str(msgid) if msgid else f"wx-local-{uuid.uuid4().hex}"
         return SentRef(platform_id=platform_id, text=text, created_at=self._now())
+
+    # -- media in (MediaReader) ------------------------------------------------------------
+
+    def open_media(self, media: MediaRef) -> MediaStream:
+        """A customer's photo, voice note or video, fetched by its MediaId (``media/get``).
+
+        WeChat answers the file's bytes, a JSON error, or for videos ``{"video_url": ...}``
+        to fetch the file from. Temporary media expire after three days (40007, NotFound).
+        A stale token is refreshed once, as for every call.
+        """
+        token = self._tokens.get()
+        response = self._media_get(token, media.media_id)
+        try:
+            data = self._media_json(response)
+        except TokenExpired as exc:
+            if exc.code not in TOKEN_INVALID:
+                raise
+            self._tokens.invalidate(token)
+            response = self._media_get(self._tokens.get(), media.media_id)
+            data = self._media_json(response)
+        if data is None:
+            return _stream_of(response)
+        url = data.get("video_url")
+        if not isinstance(url, str) or not url:
+            raise MalformedPayload("media/get answered JSON without a file", request=MEDIA_GET_PATH)
+        try:
+            linked = self._http.send(self._http.build_request("GET", url), stream=True)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"network fault ({type(exc).__name__})", request=MEDIA_GET_PATH) from exc
+        if linked.status_code >= 400:
+            linked.close()
+            raise Unavailable(f"the video link answered HTTP {linked.status_code}", request=MEDIA_GET_PATH)
+        return _stream_of(linked)
+
+    def _media_get(self, token: str, media_id: str) -> httpx.Response:
+        request = self._http.build_request(
+            "GET", MEDIA_GET_PATH, params={"access_token": token, "media_id": media_id}
+        )
+        try:
+            return self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"network fault ({type(exc).__name__})", request=MEDIA_GET_PATH) from exc
+
+    def _media_json(self, response: httpx.Response) -> dict[str, Any] | None:
+        """None for a file; the JSON (a video link) otherwise; errors raised as usual."""
+        content_type = response.headers.get("content-type", "")
+        if response.status_code < 400 and not content_type.startswith(("application/json", "text/plain")):
+            return None
+        try:
+            response.read()
+        finally:
+            response.close()
+        return self._decode(response, MEDIA_GET_PATH)
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -257,8 +314,10 @@ class WeChatAdapter:
                 return self._decode(response, path)
             except httpx.TransportError as exc:
                 # Name the fault only: httpx messages may carry the URL with token or secret.
-                error: PlatformError = Unavailable(f"network fault ({type(exc).__name__})", request=path)
-                cause, retry = exc, method == "GET" or isinstance(exc, _NEVER_SENT)
+                never_sent = isinstance(exc, _NEVER_SENT)
+                fault = f"network fault ({type(exc).__name__})"
+                error: PlatformError = (NeverSent if never_sent else Unavailable)(fault, request=path)
+                cause, retry = exc, method == "GET" or never_sent
             except Unavailable as exc:
                 error, retry = exc, method == "GET"
             if not retry or attempt == attempts - 1:
@@ -290,6 +349,16 @@ class WeChatAdapter:
         if errcode:
             raise error_for(errcode, str(data.get("errmsg", "")), request=path, now=self._now())
         return data
+
+
+def _stream_of(response: httpx.Response) -> MediaStream:
+    length = response.headers.get("content-length")
+    return MediaStream(
+        content_type=response.headers.get("content-type", "application/octet-stream"),
+        chunks=response.iter_bytes(64 * 1024),
+        close=response.close,
+        length=int(length) if length and length.isdigit() else None,
+    )
 
 
 def _valid_aes_key(key: str) -> bool:

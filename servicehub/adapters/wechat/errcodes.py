@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from servicehub.adapters.errors import (
+    LimitScope,
     NotFound,
+    PermissionMissing,
     PlatformError,
     RateLimited,
     Rejected,
     TokenExpired,
     Unavailable,
+    WindowClosed,
 )
 from servicehub.adapters.wechat.reply_rules import WINDOW_CLOSED_MESSAGE
 
@@ -29,9 +32,12 @@ DAILY_QUOTA = 45009
 
 _BEIJING = timezone(timedelta(hours=8))
 
-_REJECTIONS: dict[int, str] = {
+# Refusals of one reply to one customer: final for it, nothing else waits.
+_WINDOW: dict[int, str] = {
     45015: WINDOW_CLOSED_MESSAGE,
     45047: "too many customer-service messages since the customer last wrote; wait for the customer",
+}
+_REJECTIONS: dict[int, str] = {
     45002: "the message content is longer than WeChat allows",
     43004: "the user does not follow the official account",
     48001: "the official account is not authorized for this API",
@@ -52,17 +58,22 @@ def error_for(errcode: int, errmsg: str, *, request: str, now: datetime) -> Plat
     detail = f"WeChat said {errmsg!r}" if errmsg else "WeChat gave no message"
     if errcode == SYSTEM_BUSY:
         return Unavailable(f"WeChat is busy, try later; {detail}", code=errcode, request=request)
+    # WeChat counts quotas per API (reference §9.2): only calls to this one wait.
     if errcode == MINUTE_QUOTA:
         return RateLimited(
             f"API called too often; {detail}",
             reset_at=now + timedelta(minutes=1),
+            retry_after=60.0,
+            scope=LimitScope.CALL,
             code=errcode,
             request=request,
         )
     if errcode == DAILY_QUOTA:
+        midnight = _next_beijing_midnight(now)
         return RateLimited(
             f"daily API quota used up; {detail}",
-            reset_at=_next_beijing_midnight(now),
+            reset_at=midnight,
+            scope=LimitScope.CALL,
             code=errcode,
             request=request,
         )
@@ -72,9 +83,15 @@ def error_for(errcode: int, errmsg: str, *, request: str, now: datetime) -> Plat
         return TokenExpired(
             f"appid/appsecret refused, fix the account's credentials; {detail}", code=errcode, request=request
         )
+    if errcode == 40007:  # temporary media live three days
+        return NotFound(f"no such media (expired or never existed); {detail}", code=errcode, request=request)
     if errcode == 40003:
         return NotFound(
             f"no such user (invalid openid) for this account; {detail}", code=errcode, request=request
         )
+    if errcode in _WINDOW:
+        return WindowClosed(f"{_WINDOW[errcode]}; {detail}", code=errcode, request=request)
+    if errcode == 48001:
+        return PermissionMissing(f"{_REJECTIONS[errcode]}; {detail}", code=errcode, request=request)
     reason = _REJECTIONS.get(errcode, "WeChat refused the request")
     return Rejected(f"{reason}; {detail}", code=errcode, request=request)

@@ -19,10 +19,12 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from servicehub.adapters.base import (
+    LIST_START,
     Credentials,
     EngagementCount,
     FetchResult,
     FollowerPage,
+    Horizon,
     InboundItem,
     ItemKind,
     PlatformConfig,
@@ -32,7 +34,17 @@ from servicehub.adapters.base import (
     SentRef,
     TextRule,
 )
-from servicehub.adapters.errors import MalformedPayload, NotFound, Rejected, TokenExpired
+from servicehub.adapters.errors import (
+    MalformedPayload,
+    NotFound,
+    PermissionMissing,
+    RateLimited,
+    Rejected,
+    Repeated,
+    TokenExpired,
+    Unsupported,
+    WindowClosed,
+)
 from servicehub.adapters.weibo import mapping, push
 from servicehub.adapters.weibo.mapping import FollowerIdPage, Payload
 from servicehub.adapters.weibo.oauth import WeiboOAuth
@@ -40,6 +52,13 @@ from servicehub.adapters.weibo.paging import DEFAULT_MAX_PAGES, walk_back
 from servicehub.adapters.weibo.session import Params, WeiboSession
 from servicehub.adapters.weibo.text import MESSAGE_LIMIT, POST_LIMIT, URL_RE, ensure_length, weibo_length
 
+# Write APIs whose reference lists ``rip``, the real IP of the person who wrote the text.
+RIP_ENDPOINTS = frozenset({"comments/create", "comments/reply", "statuses/repost", "statuses/share"})
+# How messages/reply says no to a reply outside the fan's window (or a second answer to a
+# mention within it): an illegal message, or "out of limit" for that fan.
+FANS_REPLY_REFUSALS = frozenset({20016, 20302, 20303, 20305, 20307})
+# How far back a write that lost its answer is looked for among the account's own writes.
+LOOKUP_MAX_PAGES = 5
 DEFAULT_PAGE_SIZE = 100  # within every list endpoint's maximum (200); fewer calls per burst
 COUNT_BATCH = 100  # statuses/count takes at most 100 ids
 TOPIC_RE = re.compile(r"#[^#\s][^#]*#")
@@ -127,11 +146,16 @@ class WeiboAdapter:
         self._check_token(endpoint)
         return self._session.get(endpoint, params)
 
-    def _post(self, endpoint: str, data: dict[str, str | int], *, fans: bool = False) -> Any:
+    def _post(
+        self, endpoint: str, data: dict[str, str | int], *, fans: bool = False, client_ip: str | None = None
+    ) -> Any:
         self._check_token(endpoint)
-        rip = self.config.extra.get("rip")
-        if rip:
-            data["rip"] = rip  # the operator's real IP, required by newer write endpoints
+        if endpoint in RIP_ENDPOINTS:
+            # The real IP of the person who wrote it, required by these write APIs; the
+            # configured address when the write has no person behind it (a scheduled post).
+            rip = client_ip or self.config.extra.get("rip")
+            if rip:
+                data["rip"] = rip
         return self._session.post(endpoint, data, fans=fans)
 
     def _fetch(
@@ -142,14 +166,17 @@ class WeiboAdapter:
         to_item: ItemMapper,
         params: Params | None = None,
         max_id: str | None = None,
+        horizon: Horizon | None = None,
     ) -> FetchResult:
-        cursor = since_id if since_id not in (None, "", "0") else None  # "0" is Weibo's "no cursor"
+        """One walk of a newest-first list; ``since_id`` None is a first connection (back to
+        ``horizon``), :data:`LIST_START` the whole list (Weibo reads since_id 0 as no filter)."""
+        cursor = since_id if since_id not in (None, "") else None
         if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
             raise ValueError(f"Weibo {endpoint}: cursor must be a decimal id, got {cursor!r}")
 
         def page(max_id: int | None) -> list[Payload]:
             query: dict[str, str | int] = {"count": self.page_size, **(params or {})}
-            if cursor is not None:
+            if cursor is not None and cursor != LIST_START:
                 query["since_id"] = cursor
             if max_id is not None:
                 query["max_id"] = max_id
@@ -157,7 +184,9 @@ class WeiboAdapter:
 
         with parsing(endpoint):
             start = int(max_id) if max_id not in (None, "") else None
-            walk = walk_back(page, cursor, what=endpoint, max_pages=self.max_pages, start_max_id=start)
+            walk = walk_back(
+                page, cursor, what=endpoint, max_pages=self.max_pages, start_max_id=start, horizon=horizon
+            )
             items = [to_item(entry) for entry in walk.items if not mapping.is_deleted(entry)]
         return FetchResult(
             items=items, newest_id=walk.newest_id, pages=walk.pages, resume_max_id=walk.resume_max_id
@@ -165,14 +194,23 @@ class WeiboAdapter:
 
     # -- MentionSource, CommentSource, direct messages -------------------------------
 
-    def fetch_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
+    def fetch_mentions(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult:
         """Posts that @-mention the account (``statuses/mentions``)."""
         uid = self.creds.uid
         return self._fetch(
-            "statuses/mentions", "statuses", since_id, lambda s: mapping.status_to_item(s, uid), max_id=max_id
+            "statuses/mentions",
+            "statuses",
+            since_id,
+            lambda s: mapping.status_to_item(s, uid),
+            max_id=max_id,
+            horizon=horizon,
         )
 
-    def fetch_comment_mentions(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
+    def fetch_comment_mentions(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult:
         """Comments that @-mention the account (``comments/mentions``)."""
         uid = self.creds.uid
         kind = ItemKind.COMMENT_MENTION
@@ -182,17 +220,28 @@ class WeiboAdapter:
             since_id,
             lambda c: mapping.comment_to_item(c, uid, kind),
             max_id=max_id,
+            horizon=horizon,
         )
 
-    def fetch_comments_to_me(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
+    def fetch_comments_to_me(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult:
         """Comments on the account's posts (``comments/to_me``)."""
         uid = self.creds.uid
         return self._fetch(
-            "comments/to_me", "comments", since_id, lambda c: mapping.comment_to_item(c, uid), max_id=max_id
+            "comments/to_me",
+            "comments",
+            since_id,
+            lambda c: mapping.comment_to_item(c, uid),
+            max_id=max_id,
+            horizon=horizon,
         )
 
-    def fetch_direct_messages(self, since_id: str | None, max_id: str | None = None) -> FetchResult:
-        """Private messages (``direct_messages``, an advanced permission for blue-V accounts)."""
+    def fetch_direct_messages(
+        self, since_id: str | None, max_id: str | None = None, *, horizon: Horizon | None = None
+    ) -> FetchResult:
+        """Private messages (``direct_messages``, an advanced permission for blue-V accounts:
+        without it Weibo answers 10014, :class:`PermissionMissing`)."""
         uid = self.creds.uid
         return self._fetch(
             "direct_messages",
@@ -200,6 +249,7 @@ class WeiboAdapter:
             since_id,
             lambda d: mapping.dm_to_item(d, uid),
             max_id=max_id,
+            horizon=horizon,
         )
 
     def comments_on(self, status_id: str, since_id: str | None = None) -> FetchResult:
@@ -247,19 +297,21 @@ class WeiboAdapter:
 
     # -- Replier, Publisher -------------------------------------------------------------
 
-    def reply(self, target: ReplyTarget, text: str) -> SentRef:
+    def reply(self, target: ReplyTarget, text: str, *, client_ip: str | None = None) -> SentRef:
         """Answer an inbound item where its :class:`ReplyTarget` points."""
         if target.kind == "comment_status":
             status_id = _required(target.status_id, "status_id", target)
             ensure_length(text, POST_LIMIT, "评论")
-            body = self._post("comments/create", {"id": status_id, "comment": text})
+            body = self._post("comments/create", {"id": status_id, "comment": text}, client_ip=client_ip)
             with parsing("comments/create"):
                 return mapping.sent_ref(body, "comment")
         if target.kind == "reply_comment":
             comment_id = _required(target.comment_id, "comment_id", target)
             ensure_length(text, POST_LIMIT, "评论")
             status_id = target.status_id or self._status_of_comment(comment_id)
-            body = self._post("comments/reply", {"cid": comment_id, "id": status_id, "comment": text})
+            body = self._post(
+                "comments/reply", {"cid": comment_id, "id": status_id, "comment": text}, client_ip=client_ip
+            )
             with parsing("comments/reply"):
                 return mapping.sent_ref(body, "comment")
         if target.kind == "private_message":
@@ -268,12 +320,25 @@ class WeiboAdapter:
         raise Rejected(f"Weibo cannot reply to a target of kind {target.kind!r}")
 
     def _fans_reply(self, user_uid: str, text: str) -> SentRef:
-        """``messages/reply`` on the fans-service host; ``data`` is JSON, form-encoded once by httpx."""
+        """``messages/reply`` on the fans-service host; ``data`` is JSON, form-encoded once by httpx.
+
+        Weibo accepts it only within 48 hours of the fan's last message or event (and a
+        mention only once): its refusal is final for this message, a :class:`WindowClosed`.
+        """
         ensure_length(text, MESSAGE_LIMIT, "私信")
         data = json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":"))
-        body = self._post(
-            "messages/reply", {"type": "text", "data": data, "receiver_id": user_uid}, fans=True
-        )
+        try:
+            body = self._post(
+                "messages/reply", {"type": "text", "data": data, "receiver_id": user_uid}, fans=True
+            )
+        except (Rejected, RateLimited) as exc:
+            if exc.code not in FANS_REPLY_REFUSALS or isinstance(exc, Repeated | PermissionMissing):
+                raise
+            raise WindowClosed(
+                f"Weibo messages/reply: the fan's 48-hour reply window is closed — {exc.message}",
+                code=exc.code,
+                request=exc.request,
+            ) from exc
         if isinstance(body, Mapping) and (body.get("idstr") or body.get("id")):
             with parsing("messages/reply"):
                 return mapping.sent_ref(body, "message")
@@ -292,7 +357,44 @@ class WeiboAdapter:
                     return mapping.object_id(mapping.child(comment, "status", "comment"), "comment.status")
         raise NotFound(f"Weibo comments/show_batch: comment {comment_id} does not exist", code=20201)
 
-    def publish_post(self, text: str) -> SentRef:
+    # -- SentLookup ------------------------------------------------------------------------
+
+    def find_sent(self, target: ReplyTarget, text: str, since: datetime) -> SentRef | None:
+        """Our own write to ``target`` with ``text`` made since ``since``, if Weibo shows it.
+
+        Comments are looked for in ``comments/by_me`` (matched on the post, the answered
+        comment and the text as Weibo stores it: ``回复@…:`` in front, links shortened),
+        posts in the account's ``statuses/user_timeline``, private messages in
+        ``direct_messages/sent`` (an advanced permission: without it, PermissionMissing).
+        """
+        if target.kind in ("comment_status", "reply_comment"):
+            endpoint, key, field = "comments/by_me", "comments", "comment"
+        elif target.kind == "post":
+            endpoint, key, field = "statuses/user_timeline", "statuses", "status"
+        elif target.kind == "private_message":
+            endpoint, key, field = "direct_messages/sent", "direct_messages", "direct_message"
+        else:
+            raise Unsupported(f"Weibo cannot look up a write to {target.kind!r}")
+        max_id: int | None = None
+        for _ in range(LOOKUP_MAX_PAGES):
+            query: dict[str, str | int] = {"count": self.page_size}
+            if max_id is not None:
+                query["max_id"] = max_id
+            with parsing(endpoint):
+                entries = _list(self._get(endpoint, query), key)
+                for entry in entries:
+                    if _is_our_write(entry, target, text):
+                        return mapping.sent_ref(entry, field)
+                if not entries:
+                    return None
+                oldest = min(entries, key=lambda e: int(mapping.object_id(e, field)))
+                created = mapping.parse_created_at(oldest.get("created_at"), f"{field}.created_at")
+            if created < since:
+                return None
+            max_id = int(mapping.object_id(oldest, field)) - 1
+        return None
+
+    def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef:
         """Post through ``statuses/share`` (``statuses/update`` is closed since 2017: 10014)."""
         ensure_length(text, POST_LIMIT, "微博")
         if TOPIC_RE.search(text):
@@ -302,24 +404,26 @@ class WeiboAdapter:
         ]
         if domains and not any(_on_domain(url, domains) for url in URL_RE.findall(text)):
             raise Rejected(f"微博需包含安全域名下的链接 ({', '.join(domains)})")
-        body = self._post("statuses/share", {"status": text})
+        body = self._post("statuses/share", {"status": text}, client_ip=client_ip)
         with parsing("statuses/share"):
             return mapping.sent_ref(body, "status")
 
-    def send_direct_message(self, user_uid: str, text: str) -> SentRef:
+    def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef:
         """``direct_messages/new``; the recipient must follow the account (else 20301)."""
         ensure_length(text, MESSAGE_LIMIT, "私信")
         body = self._post("direct_messages/new", {"uid": user_uid, "text": text})
         with parsing("direct_messages/new"):
             return mapping.sent_ref(body, "direct_message")
 
-    def repost(self, status_id: str, text: str = "", *, comment: bool = False) -> SentRef:
+    def repost(
+        self, status_id: str, text: str = "", *, comment: bool = False, client_ip: str | None = None
+    ) -> SentRef:
         """Repost ``status_id``; empty text becomes Weibo's default "转发微博"."""
         data: dict[str, str | int] = {"id": status_id, "is_comment": 1 if comment else 0}
         if text:
             ensure_length(text, POST_LIMIT, "转发")
             data["status"] = text
-        body = self._post("statuses/repost", data)
+        body = self._post("statuses/repost", data, client_ip=client_ip)
         with parsing("statuses/repost"):
             return mapping.sent_ref(body, "status")
 
@@ -392,6 +496,41 @@ def _bare_list(body: Any, what: str) -> list[Payload]:
     if not isinstance(body, list):
         raise MalformedPayload(f"Weibo {what}: expected a JSON array")
     return [mapping.obj(entry, f"{what}[]") for entry in body]
+
+
+_REPLY_PREFIX = re.compile(r"^回复@[^:：]+[:：]")
+_ZERO_WIDTH = "\u200b"
+
+
+def _comparable(text: str) -> str:
+    """A text as our write and Weibo's stored copy agree on it: links reduced to a mark
+    (Weibo shortens them to t.cn), the auto-inserted ``回复@昵称:`` and spaces trimmed."""
+    text = _REPLY_PREFIX.sub("", text.replace(_ZERO_WIDTH, "").strip(), count=1)
+    return URL_RE.sub("\x00", text).strip()
+
+
+def _is_our_write(entry: Payload, target: ReplyTarget, text: str) -> bool:
+    if _comparable(str(entry.get("text") or "")) != _comparable(text):
+        return False
+    if target.kind in ("comment_status", "reply_comment"):
+        status = entry.get("status")
+        status_id = mapping.object_id(status, "comment.status") if isinstance(status, Mapping) else None
+        if target.status_id and status_id != target.status_id:
+            return False
+        if target.kind == "reply_comment":
+            replied = entry.get("reply_comment")
+            replied_id = (
+                mapping.object_id(replied, "comment.reply_comment") if isinstance(replied, Mapping) else None
+            )
+            return replied_id == target.comment_id
+        return True
+    if target.kind == "private_message":
+        recipient = entry.get("recipient_id")
+        return (
+            recipient is not None
+            and mapping.id_value(recipient, "direct_message.recipient_id") == target.user_uid
+        )
+    return True
 
 
 def _required(value: str | None, name: str, target: ReplyTarget) -> str:

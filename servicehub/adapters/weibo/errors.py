@@ -14,11 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from servicehub.adapters.errors import (
+    AcceptedLater,
     MalformedPayload,
+    NeverSent,
     NotFound,
+    PermissionMissing,
     PlatformError,
     RateLimited,
     Rejected,
+    Repeated,
     TokenExpired,
     Unavailable,
 )
@@ -98,6 +102,13 @@ REJECTED_CODES = frozenset(
     }
 )
 
+# This content was just posted by the same account: after a write whose answer was lost,
+# that means the write went through.
+REPEATED_CODES = frozenset({20017, 20019, 20111, 20306})
+ACCEPTED_LATER = 20032  # "Update success, while server slow now": it is published
+# The app lacks the permission for this API: every further call gets the same answer.
+PERMISSION_CODES = frozenset({10014})
+
 # Everything else the reference documents is a refusal of this content or action, e.g.
 # 10014 no permission (statuses/update after 2017), 10017 share URL not on the safe
 # domain, 20012/20013 too long, 20017/20019/20111/20306 repeated, 20020 ads, 20021
@@ -170,6 +181,20 @@ def to_platform_error(http_status: int, body: Any, endpoint: str) -> PlatformErr
             return NotFound(message, code=code, request=request)
         if code in UNAVAILABLE_CODES:
             return Unavailable(message, code=code, request=request)
+        if code == ACCEPTED_LATER:
+            return AcceptedLater(
+                f"Weibo {endpoint}: {REJECTED_MESSAGES[code]} — {detail}", code=code, request=request
+            )
+        if code in REPEATED_CODES:
+            return Repeated(
+                f"Weibo {endpoint}: {REJECTED_MESSAGES.get(code, 'repeated content')} — {detail}",
+                code=code,
+                request=request,
+            )
+        if code in PERMISSION_CODES:
+            return PermissionMissing(
+                f"Weibo {endpoint}: {REJECTED_MESSAGES[code]} — {detail}", code=code, request=request
+            )
         if code in REJECTED_MESSAGES:
             return Rejected(
                 f"Weibo {endpoint}: {REJECTED_MESSAGES[code]} — {detail}", code=code, request=request
@@ -192,5 +217,5 @@ def _by_status(http_status: int, message: str, code: int | None, request: str) -
     return Rejected(message, code=code, request=request)
 
 
-class ConnectFailed(Unavailable):
+class ConnectFailed(NeverSent):
     """The request provably never left this machine (no connection), so even a write may be resent."""

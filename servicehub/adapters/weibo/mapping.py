@@ -232,8 +232,10 @@ def rate_limit_from(payload: Any, now: datetime | None = None) -> RateLimitStatu
     if "remaining_user_hits" not in body:
         raise _missing("rate_limit_status.remaining_user_hits")
     seconds = body.get("reset_time_in_seconds")
+    reset_in: float | None = None
     if seconds is not None and as_int(seconds, -1) >= 0:
-        reset_at = now + timedelta(seconds=as_int(seconds))
+        reset_in = float(as_int(seconds))
+        reset_at = now + timedelta(seconds=reset_in)
     elif isinstance(body.get("reset_time"), str):
         try:
             local = datetime.strptime(body["reset_time"], "%Y-%m-%d %H:%M:%S")
@@ -248,6 +250,8 @@ def rate_limit_from(payload: Any, now: datetime | None = None) -> RateLimitStatu
         remaining_user_hits=as_int(body.get("remaining_user_hits")),
         user_limit=as_int(body.get("user_limit")),
         reset_at=reset_at,
+        reset_in_seconds=reset_in,
+        remaining_ip_hits=as_int(body["remaining_ip_hits"]) if "remaining_ip_hits" in body else None,
     )
 
 

@@ -14,21 +14,32 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
 
-from servicehub.adapters.base import PlatformConfig
-from servicehub.adapters.errors import MalformedPayload, PlatformError, RateLimited, Unavailable
+from servicehub.adapters.base import PlatformConfig, RateLimitStatus
+from servicehub.adapters.errors import LimitScope, MalformedPayload, PlatformError, RateLimited, Unavailable
 from servicehub.adapters.http import http_client
-from servicehub.adapters.weibo.errors import ConnectFailed, is_error_body, next_top_of_hour, to_platform_error
+from servicehub.adapters.weibo.errors import ConnectFailed, is_error_body, to_platform_error
 from servicehub.adapters.weibo.mapping import rate_limit_from
 
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 Params = Mapping[str, str | int]
+FANS_API_BASE = "https://m.api.weibo.com"  # where messages/reply lives (reference §2F.5)
+
+# How long to wait when Weibo refuses with a quota error but says nothing usable about when
+# it resets (rate_limit_status unreadable): a guess that is neither the hour nor the local
+# wall clock's idea of when Weibo's hour ends.
+FALLBACK_PAUSE_SECONDS = 600.0
+# A user-limit refusal (10023) while rate_limit_status still shows hits left is not the
+# hourly quota: only that call waits, briefly (Weibo's per-IP and per-user limits differ).
+SHORT_PAUSE_SECONDS = 60.0
+IP_LIMIT, USER_LIMIT, API_LIMIT = 10022, 10023, 10024
+POSTING_TOO_OFTEN = 20016
 
 # Failures before any byte of the request was written: safe to resend even a write.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -49,7 +60,7 @@ class WeiboSession:
     ) -> None:
         self.config = config
         self.api_base = config.api_base.rstrip("/")
-        self.fans_api_base = config.extra.get("fans_api_base", config.api_base).rstrip("/")
+        self.fans_api_base = (config.extra.get("fans_api_base") or FANS_API_BASE).rstrip("/")
         self.max_retries = max(0, config.max_retries)
         self._sleep = sleep
         self._jitter = jitter
@@ -104,25 +115,49 @@ class WeiboSession:
                 self._sleep(self._backoff(attempt))
                 attempt += 1
             except RateLimited as exc:
-                if exc.reset_at is None:
-                    exc.reset_at = (
-                        next_top_of_hour(self._clock())
-                        if endpoint == "account/rate_limit_status"
-                        else self._reset_time()
-                    )
+                self._read_limit(exc, endpoint, write=method != "GET")
                 raise
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt)
         return ceiling / 2 + self._jitter() * ceiling / 2
 
-    def _reset_time(self) -> datetime:
-        """When the quota resets: ask Weibo (that call is not itself counted), else the next hour."""
+    def _read_limit(self, exc: RateLimited, endpoint: str, *, write: bool) -> None:
+        """Say what a quota refusal stops and for how long, from Weibo's own answers.
+
+        10022 (our IP) and a 10023 with no user hits left stop the account; 10024 names one
+        API, and posting too often (20016) stops writes; a 10023 while hits are left stops
+        only this call, briefly. The wait is ``reset_time_in_seconds`` of
+        ``account/rate_limit_status`` (not itself counted): relative, so it is right whatever
+        this machine's clock says.
+        """
+        narrow = LimitScope.WRITES if write else LimitScope.CALL
+        status = None if endpoint == "account/rate_limit_status" else self._limit_status()
+        reset_in = (
+            status.reset_in_seconds
+            if status is not None and status.reset_in_seconds is not None
+            else FALLBACK_PAUSE_SECONDS
+        )
+        if exc.code == IP_LIMIT:
+            exc.scope = LimitScope.ACCOUNT
+        elif exc.code == USER_LIMIT:
+            if status is not None and status.remaining_user_hits > 0:
+                exc.scope, reset_in = narrow, min(reset_in, SHORT_PAUSE_SECONDS)
+            else:
+                exc.scope = LimitScope.ACCOUNT
+        elif exc.code in (API_LIMIT, POSTING_TOO_OFTEN):
+            exc.scope = LimitScope.WRITES if write or exc.code == POSTING_TOO_OFTEN else LimitScope.CALL
+        else:  # HTTP 429 without a code, follow/password limits: this kind of call only
+            exc.scope, reset_in = narrow, min(reset_in, SHORT_PAUSE_SECONDS)
+        exc.retry_after = max(1.0, reset_in)
+        exc.reset_at = self._clock() + timedelta(seconds=exc.retry_after)
+
+    def _limit_status(self) -> RateLimitStatus | None:
         try:
             body = self._once("GET", "account/rate_limit_status", params=None, data=None, fans=False)
-            return rate_limit_from(body, self._clock()).reset_at
+            return rate_limit_from(body, self._clock())
         except PlatformError:
-            return next_top_of_hour(self._clock())
+            return None
 
     def _once(
         self,

@@ -1,6 +1,13 @@
 """The hub's typed ORM models, one aggregate per module; importing this registers them all."""
 
-from servicehub.core.models.accounts import Account, AccountKind, AccountOperator, Health, PollCursor
+from servicehub.core.models.accounts import (
+    Account,
+    AccountKind,
+    AccountOperator,
+    AccountPause,
+    Health,
+    PollCursor,
+)
 from servicehub.core.models.audit import AuditEvent
 from servicehub.core.models.customers import CrmEntry, Customer, CustomerIdentity
 from servicehub.core.models.leads import LeadEvent, LeadStage, SalesLead
@@ -52,6 +59,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "AccountOperator",
+    "AccountPause",
     "Announcement",
     "AnnouncementRead",
     "Assignment",

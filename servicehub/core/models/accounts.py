@@ -58,6 +58,24 @@ class AccountOperator(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 
 
+class AccountPause(Base):
+    """Part of an account that waits for a platform limit to reset, until ``until``.
+
+    ``scope`` is ``writes`` (every send of the account) or ``source:<name>`` (one polled
+    source, e.g. a 10024 on comments while mentions go on). A limit on the whole account is
+    the account's own ``rate_limited_until``. Rows past ``until`` mean nothing and are
+    replaced by the next pause of that scope.
+    """
+
+    __tablename__ = "account_pauses"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)
+    until: Mapped[datetime]
+    code: Mapped[int | None]
+    detail: Mapped[str] = mapped_column(String(500), default="")
+
+
 class PollCursor(Base):
     """Where polling of one account's source stopped, and who holds the lease to poll it now."""
 

@@ -34,6 +34,9 @@ class Message(Base):
     thread_id: Mapped[str] = mapped_column(String(64))
     reply_target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Photos, voice notes, videos the customer sent (adapters.base.MediaRef.as_dict each);
+    # NULL when none. Fetched from the platform when an operator opens one.
+    attachments: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     # Filter verdict. keep=False rows are dropped from routing but kept for review/restore.
     keep: Mapped[bool] = mapped_column(default=True)
     drop_reason: Mapped[str | None] = mapped_column(String(32))

@@ -51,6 +51,12 @@ class ErrorKind(enum.StrEnum):
     INTERRUPTED = "interrupted"
     UNCONFIRMED = "unconfirmed"  # no answer after the other side may have taken it (a timeout)
     UNDELIVERED = "undelivered"  # the delivery report says it did not reach the customer
+    # The answer to the send was lost and the platform cannot be read back to tell whether
+    # it arrived: a person checks (never resent on its own).
+    AMBIGUOUS = "ambiguous"
+    # The platform no longer accepts a reply to this person (48 hours after their last
+    # message): final, the reason is shown.
+    WINDOW_CLOSED = "window_closed"
 
 
 class OutboundMessage(Base):
@@ -72,6 +78,11 @@ class OutboundMessage(Base):
     sent_text: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str] = mapped_column(String(500), default="")
     error_kind: Mapped[ErrorKind | None] = mapped_column(String(16))
+    # An attempt may have reached the platform (its answer was lost): before any resend the
+    # platform is read back for it (publishing.outbox), so a reply is never posted twice.
+    in_doubt: Mapped[bool] = mapped_column(default=False)
+    # Where the person who wrote it was (their IP when queued): Weibo's ``rip``.
+    rip: Mapped[str | None] = mapped_column(String(45))
     attempts: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

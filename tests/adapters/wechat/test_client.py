@@ -13,6 +13,7 @@ import pytest
 from servicehub.adapters.base import (
     CommentSource,
     Credentials,
+    MediaRef,
     MentionSource,
     MessageSource,
     Publisher,
@@ -23,11 +24,13 @@ from servicehub.adapters.base import (
 )
 from servicehub.adapters.errors import (
     MalformedPayload,
+    NeverSent,
     NotFound,
     RateLimited,
     Rejected,
     TokenExpired,
     Unavailable,
+    WindowClosed,
 )
 from servicehub.adapters.registry import build_adapter
 from servicehub.adapters.wechat import TEXT_LIMIT_BYTES, WeChatAdapter
@@ -168,7 +171,8 @@ def test_daily_quota_is_rate_limited_until_beijing_midnight(
 
 
 @pytest.mark.parametrize(
-    ("code", "error"), [(40003, NotFound), (45047, Rejected), (43004, Rejected), (99999, Rejected)]
+    ("code", "error"),
+    [(40003, NotFound), (45047, WindowClosed), (45015, WindowClosed), (43004, Rejected), (99999, Rejected)],
 )
 def test_other_errcodes_map_once(
     make_adapter: MakeAdapter, fake: Any, code: int, error: type[Exception]
@@ -294,3 +298,51 @@ def test_send_direct_message_uses_the_same_call(make_adapter: MakeAdapter, fake:
     make_adapter().send_direct_message(OPENID, "账单已发送")
     [send] = fake.calls(SEND)
     assert json.loads(send.content)["touser"] == OPENID
+
+
+MEDIA = "/cgi-bin/media/get"
+
+
+def _read(stream: Any) -> bytes:
+    try:
+        return b"".join(stream.chunks)
+    finally:
+        stream.close()
+
+
+def test_open_media_streams_the_file_and_refreshes_a_stale_token_once(
+    make_adapter: MakeAdapter, fake: Any
+) -> None:
+    fake.script(
+        MEDIA,
+        err(40001, "invalid credential, access_token is invalid or not latest"),
+        httpx.Response(200, content=b"\xff\xd8jpeg", headers={"Content-Type": "image/jpeg"}),
+    )
+    stream = make_adapter().open_media(MediaRef("image", "m1"))
+    assert stream.content_type == "image/jpeg" and _read(stream) == b"\xff\xd8jpeg"
+    assert [r.url.params["access_token"] for r in fake.calls(MEDIA)] == ["T1", "T2"]
+    assert fake.calls(MEDIA)[0].url.params["media_id"] == "m1"
+
+
+def test_open_media_follows_a_videos_download_link(make_adapter: MakeAdapter, fake: Any) -> None:
+    fake.script(MEDIA, {"video_url": "http://mmbiz.example/video/v1.mp4"})
+    fake.script("/video/v1.mp4", httpx.Response(200, content=b"mp4", headers={"Content-Type": "video/mp4"}))
+    stream = make_adapter().open_media(MediaRef("video", "v1"))
+    assert stream.content_type == "video/mp4" and _read(stream) == b"mp4"
+
+
+def test_expired_media_is_not_found(make_adapter: MakeAdapter, fake: Any) -> None:
+    fake.script(MEDIA, err(40007, "invalid media_id"))
+    with pytest.raises(NotFound):
+        make_adapter().open_media(MediaRef("image", "gone"))
+
+
+def test_a_send_that_never_left_is_never_sent_and_one_that_did_is_ambiguous(
+    make_adapter: MakeAdapter, fake: Any
+) -> None:
+    fake.script(SEND, httpx.ConnectError("refused"), {"errcode": 0, "errmsg": "ok"})
+    make_adapter().reply(TARGET, "你好")  # retried: it provably never left
+    fake.script(SEND, httpx.ReadTimeout("slow"))
+    with pytest.raises(Unavailable) as caught:
+        make_adapter().reply(TARGET, "你好")
+    assert not isinstance(caught.value, NeverSent)  # may have arrived: the outbox must not resend

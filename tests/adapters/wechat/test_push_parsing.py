@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from servicehub.adapters.base import ItemKind, ReplyTarget
+from servicehub.adapters.base import ItemKind, MediaRef, ReplyTarget
 from servicehub.adapters.errors import MalformedPayload
 from servicehub.adapters.wechat.client import WeChatAdapter
 from servicehub.adapters.wechat.crypto import MessageCrypto
@@ -67,7 +67,8 @@ def test_events_become_event_items_keyed_by_sender_time_event(
 ) -> None:
     [item] = make_adapter().parse_push(event(name, key), "text/xml")
     assert item.kind is ItemKind.EVENT
-    assert item.platform_id == f"{OPENID}:1700000100:{name}"
+    # WeChat's advice (sender + time + event) plus the key: two clicks in one second are two
+    assert item.platform_id == f"{OPENID}:1700000100:{text}"
     assert item.text == text
     assert item.thread_id == OPENID
     assert item.reply_target.user_uid == OPENID
@@ -231,3 +232,49 @@ def test_safe_mode_refuses_plaintext_and_plain_mode_refuses_ciphertext(
 def test_bad_encoding_aes_key_is_a_configuration_error(wx: Any) -> None:
     with pytest.raises(ValueError, match="43"):
         MessageCrypto("tooshort", wx.appid)
+
+
+def media_push(msg_type: str, extra: str) -> bytes:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_service]]></ToUserName><FromUserName><![CDATA[{OPENID}]]>"
+        f"</FromUserName><CreateTime>1700000200</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
+        f"{extra}<MsgId>2412345678901234{len(msg_type)}</MsgId></xml>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "extra", "media"),
+    [
+        (
+            "image",
+            "<PicUrl><![CDATA[http://mmbiz.qpic.cn/x.jpg]]></PicUrl><MediaId><![CDATA[m-img]]></MediaId>",
+            MediaRef("image", "m-img", url="http://mmbiz.qpic.cn/x.jpg"),
+        ),
+        (
+            "voice",
+            "<MediaId><![CDATA[m-voice]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[]]></Recognition>",
+            MediaRef("voice", "m-voice", format="amr"),
+        ),
+        (
+            "shortvideo",
+            "<MediaId><![CDATA[m-v]]></MediaId><ThumbMediaId><![CDATA[m-t]]></ThumbMediaId>",
+            MediaRef("shortvideo", "m-v", thumb_media_id="m-t"),
+        ),
+    ],
+)
+def test_media_messages_carry_their_media(
+    make_adapter: MakeAdapter, msg_type: str, extra: str, media: MediaRef
+) -> None:
+    [item] = make_adapter().parse_push(media_push(msg_type, extra), "text/xml")
+    assert item.media == (media,)
+    assert MediaRef.from_dict(media.as_dict()) == media
+
+
+def test_an_event_id_stays_within_64_characters_and_is_stable(make_adapter: MakeAdapter) -> None:
+    long_event = event("subscribe_msg_change_event")
+    [first] = make_adapter().parse_push(long_event, "text/xml")
+    [again] = make_adapter().parse_push(long_event, "text/xml")  # WeChat delivers it again
+    assert len(first.platform_id) <= 64 and first.platform_id == again.platform_id
+    view = event("VIEW", "https://m.10010.com/some/very/long/page?with=a&query=string&that=goes&on=and-on")
+    [clicked] = make_adapter().parse_push(view, "text/xml")
+    assert len(clicked.platform_id) <= 64 and clicked.platform_id != first.platform_id

@@ -13,7 +13,15 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from servicehub.adapters.base import Credentials, InboundItem, ItemKind, PlatformConfig
+from servicehub.adapters.base import (
+    LIST_START,
+    Credentials,
+    Horizon,
+    InboundItem,
+    ItemKind,
+    PlatformConfig,
+    ReplyTarget,
+)
 from servicehub.adapters.errors import RateLimited, Rejected, TokenExpired
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.adapters.weibo.client import WeiboAdapter
@@ -72,7 +80,7 @@ def weibo(sim: SimulatorThread, account: Account) -> Iterator[WeiboAdapter]:
         app_key=account.app_key,
         app_secret=account.app_secret,
         max_retries=1,
-        extra={"page_size": str(PAGE)},
+        extra={"page_size": str(PAGE), "fans_api_base": sim.base_url},
     )
     with WeiboAdapter(config, Credentials(account.token, account.uid), sleep=lambda _: None) as adapter:
         yield adapter
@@ -246,3 +254,64 @@ def test_signed_push_is_verified_and_parsed(control: httpx.Client, weibo: WeiboA
         (ItemKind.EVENT, "关注事件消息"),
     ]
     assert received[0].reply_target.user_uid == received[0].author.uid
+
+
+def test_find_sent_recognizes_a_reply_as_weibo_stored_it(
+    control: httpx.Client, weibo: WeiboAdapter, account: Account
+) -> None:
+    """Weibo prefixes 回复@昵称: and shortens links: the lookup still knows its own reply."""
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    sim_post(control, "/_sim/comments", {"text": "资费怎么查？"})
+    [comment] = weibo.fetch_comments_to_me(None).items[:1]
+    text = f"您好，请看 https://{account.safe_domain}/fee 的说明。"
+    sent = weibo.reply(comment.reply_target, text)
+    [entry] = outbox(control, "comments/reply")
+    assert entry["text"].startswith("回复@") and "t.cn" in entry["text"]
+    found = weibo.find_sent(comment.reply_target, text, since)
+    assert found is not None and found.platform_id == sent.platform_id
+    assert weibo.find_sent(comment.reply_target, "另一段话", since) is None
+    other = ReplyTarget(kind="comment_status", status_id="4900000000000001")
+    assert weibo.find_sent(other, text, since) is None
+
+
+def test_find_sent_reads_the_sent_box_for_private_messages(
+    control: httpx.Client, weibo: WeiboAdapter
+) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    sim_post(control, "/_sim/messages", {"text": "人工客服在吗？", "push": False})
+    [message] = weibo.fetch_direct_messages(None).items
+    sent = weibo.reply(message.reply_target, "在的，请讲。")
+    found = weibo.find_sent(message.reply_target, "在的，请讲。", since)
+    assert found is not None and found.platform_id == sent.platform_id
+
+
+def test_first_connection_reaches_back_to_the_horizon(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    sim_post(control, "/_sim/backlog", {"kind": "mention", "n": 4, "from_hours": 100, "to_hours": 90})
+    recent = sim_post(
+        control, "/_sim/backlog", {"kind": "mention", "n": 3 * PAGE, "from_hours": 5, "to_hours": 1}
+    )
+    horizon = Horizon(not_before=datetime.now(UTC) - timedelta(hours=72), max_pages=10)
+    result = weibo.fetch_mentions(None, horizon=horizon)
+    assert sorted(i.platform_id for i in result.items) == sorted(recent["ids"])
+    assert result.newest_id == recent["last_id"]
+    capped = weibo.fetch_mentions(None, horizon=Horizon(horizon.not_before, max_pages=1))
+    assert len(capped.items) == PAGE and capped.newest_id == recent["last_id"]
+
+
+def test_an_empty_first_list_is_a_position_and_a_burst_after_it_comes_whole(
+    control: httpx.Client, weibo: WeiboAdapter
+) -> None:
+    empty = weibo.fetch_comment_mentions(None, horizon=Horizon(datetime.now(UTC) - timedelta(hours=1), 3))
+    assert empty.items == [] and empty.newest_id == LIST_START
+    burst = sim_post(
+        control, "/_sim/burst", {"kind": "comment", "n": 3 * PAGE, "text": "@联通客服测试 第{i}条"}
+    )
+    after = weibo.fetch_comment_mentions(empty.newest_id)
+    assert sorted(i.platform_id for i in after.items) == sorted(burst["ids"])
+
+
+def test_rip_is_the_writers_ip(control: httpx.Client, weibo: WeiboAdapter) -> None:
+    item = _one_mention(control, weibo, "在吗")
+    weibo.reply(item.reply_target, "在的", client_ip="198.51.100.7")
+    [entry] = outbox(control, "comments/create")
+    assert entry["params"]["rip"] == "198.51.100.7"

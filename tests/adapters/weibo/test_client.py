@@ -168,7 +168,7 @@ def test_private_reply_goes_to_the_fans_service_host(fake: FakeWeibo, adapter: W
     assert sent.text == "纯文本回复"
 
 
-def test_fans_base_defaults_to_api_base(fake: FakeWeibo) -> None:
+def test_fans_base_defaults_to_the_real_fans_service_host(fake: FakeWeibo) -> None:
     fake.on(
         "POST",
         "/2/messages/reply.json",
@@ -177,7 +177,7 @@ def test_fans_base_defaults_to_api_base(fake: FakeWeibo) -> None:
     config = dataclasses.replace(make_config(), extra={})
     with WeiboAdapter(config, Credentials("t", ACCOUNT_UID), transport=httpx.MockTransport(fake)) as weibo:
         sent = weibo.reply(ReplyTarget(kind="private_message", user_uid="1"), "好")
-    assert fake.requests[0].url.host == "api.weibo.test"
+    assert fake.requests[0].url.host == "m.api.weibo.com"  # reference §2F.5, not api_base
     assert sent.platform_id == "77"
 
 

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from servicehub.adapters.errors import (
+    AcceptedLater,
     MalformedPayload,
     NotFound,
+    PermissionMissing,
     PlatformError,
     RateLimited,
     Rejected,
+    Repeated,
     TokenExpired,
     Unavailable,
 )
@@ -27,8 +30,11 @@ CASES: list[tuple[int, type[PlatformError]]] = [
     *[(c, RateLimited) for c in (10022, 10023, 10024, 20016)],
     *[(c, TokenExpired) for c in (21301, 21314, 21315, 21316, 21317, 21318, 21319, 21325, 21327, 21332)],
     *[(c, NotFound) for c in (20003, 20101, 20201, 20305)],
-    *[(c, Rejected) for c in (10014, 10017, 20012, 20013, 20017, 20019, 20020, 20021, 20111, 20301)],
-    *[(c, Rejected) for c in (20032, 20502, 21322, 21323, 21324, 21330)],
+    *[(c, Rejected) for c in (10017, 20012, 20013, 20020, 20021, 20301)],
+    *[(c, Repeated) for c in (20017, 20019, 20111, 20306)],
+    (10014, PermissionMissing),
+    *[(c, Rejected) for c in (20502, 21322, 21323, 21324, 21330)],
+    (20032, AcceptedLater),
     *[(c, Unavailable) for c in (10001, 10002, 10009, 21331)],
 ]
 

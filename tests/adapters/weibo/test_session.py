@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from servicehub.adapters.base import Credentials, ReplyTarget
 from servicehub.adapters.errors import (
+    LimitScope,
     MalformedPayload,
     NotFound,
     RateLimited,
@@ -17,7 +18,7 @@ from servicehub.adapters.errors import (
     Unavailable,
 )
 from servicehub.adapters.weibo.client import WeiboAdapter
-from servicehub.adapters.weibo.session import BACKOFF_CAP_SECONDS
+from servicehub.adapters.weibo.session import BACKOFF_CAP_SECONDS, FALLBACK_PAUSE_SECONDS
 from tests.adapters.weibo.support import NOW, TOKEN, FakeWeibo, load_fixture, make_adapter
 
 MENTIONS = "/2/statuses/mentions.json"
@@ -182,26 +183,61 @@ def test_html_5xx_page_is_unavailable(fake: FakeWeibo, sleeps: list[float]) -> N
             weibo.fetch_mentions(None)
 
 
-def test_rate_limit_reset_comes_from_rate_limit_status(fake: FakeWeibo, adapter: WeiboAdapter) -> None:
-    fake.on("GET", MENTIONS, error(403, "error_rate_limit_real.json"))
-    fake.on("GET", RATE, load_fixture("rate_limit_status_wiki.json"))
+def _limit(code: int, api: str = "/2/statuses/mentions.json") -> dict[str, object]:
+    return {"error": "out of rate limit!", "error_code": code, "request": api}
+
+
+def _status(user_hits: int, reset_in: int) -> dict[str, object]:
+    return {
+        **load_fixture("rate_limit_status_wiki.json"),
+        "remaining_user_hits": user_hits,
+        "reset_time_in_seconds": reset_in,
+    }
+
+
+def test_a_spent_user_quota_stops_the_account_until_weibo_says(
+    fake: FakeWeibo, adapter: WeiboAdapter
+) -> None:
+    fake.on("GET", MENTIONS, httpx.Response(403, json=_limit(10023)))
+    fake.on("GET", RATE, _status(0, 1415))
     with pytest.raises(RateLimited) as info:
         adapter.fetch_mentions(None)
-    assert info.value.reset_at == NOW + timedelta(seconds=1415)
+    assert info.value.scope == LimitScope.ACCOUNT
+    assert info.value.retry_after == 1415 and info.value.reset_at == NOW + timedelta(seconds=1415)
     assert len(fake.calls(MENTIONS)) == 1  # a rate limit is not retried
 
 
-def test_rate_limit_reset_falls_back_to_the_next_hour(fake: FakeWeibo, adapter: WeiboAdapter) -> None:
-    fake.on(
-        "POST",
-        CREATE,
-        {"error": "out of rate limit", "error_code": "10024", "request": "/2/comments/create.json"},
-    )
+def test_a_user_limit_with_hits_left_stops_only_that_call_briefly(
+    fake: FakeWeibo, adapter: WeiboAdapter
+) -> None:
+    fake.on("GET", MENTIONS, error(403, "error_rate_limit_real.json"))  # 10023
+    fake.on("GET", RATE, load_fixture("rate_limit_status_wiki.json"))  # 150 hits left
+    with pytest.raises(RateLimited) as info:
+        adapter.fetch_mentions(None)
+    assert info.value.scope == LimitScope.CALL and info.value.retry_after == 60
+
+
+@pytest.mark.parametrize(("code", "scope"), [(10024, LimitScope.CALL), (10022, LimitScope.ACCOUNT)])
+def test_one_api_limit_and_the_ip_limit_on_a_read(
+    fake: FakeWeibo, adapter: WeiboAdapter, code: int, scope: LimitScope
+) -> None:
+    fake.on("GET", MENTIONS, httpx.Response(403, json=_limit(code)))
+    fake.on("GET", RATE, _status(100, 900))
+    with pytest.raises(RateLimited) as info:
+        adapter.fetch_mentions(None)
+    assert info.value.scope == scope and info.value.retry_after == 900
+
+
+def test_a_write_limit_stops_writes_and_never_reads_the_local_clock(
+    fake: FakeWeibo, adapter: WeiboAdapter
+) -> None:
+    fake.on("POST", CREATE, _limit(10024, "/2/comments/create.json"))
     fake.on("GET", RATE, httpx.Response(403, json=load_fixture("error_rate_limit_real.json")))
     with pytest.raises(RateLimited) as info:
         adapter.reply(TARGET, "您好")
-    assert info.value.reset_at == datetime(2024, 5, 1, 13, 0, tzinfo=UTC)
-    assert info.value.code == 10024
+    assert info.value.scope == LimitScope.WRITES and info.value.code == 10024
+    # rate_limit_status unreadable: a fixed pause, not "the top of this machine's hour"
+    assert info.value.retry_after == FALLBACK_PAUSE_SECONDS
 
 
 def test_not_found_and_rejected_are_not_retried(

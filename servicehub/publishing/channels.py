@@ -1,0 +1,75 @@
+"""How each kind of outbox row is sent, who may queue or retry it, and how it is audited.
+
+One table, :data:`CHANNELS`: replies, posts and private messages go through the account's
+platform adapter (a capability of it: ``replier`` / ``publisher``), SMS, MMS and e-mail
+through ``servicehub.contact`` -- named by module, as publishing imports no sibling feature
+package. A platform write carries the IP of the person who wrote it (Weibo's ``rip``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from servicehub.adapters.base import Adapter, ReplyTarget, SentRef, publisher, replier
+from servicehub.core.models import Account, OutboundKind, OutboundMessage
+from servicehub.core.runtime import Runtime
+
+Write = Callable[[Adapter, OutboundMessage], SentRef]
+Deliver = Callable[[Runtime, Account, OutboundMessage], SentRef]
+
+
+@dataclass(frozen=True)
+class Channel:
+    function: str  # the permission that queues or retries a row of this kind
+    audit: str  # "<audit>.sent", "<audit>.failed", "<audit>.retried"
+    write: Write | None = None  # platform kinds: one call on the account's adapter
+    deliver: str = ""  # other kinds: "module:function" that sends the row itself
+
+    @property
+    def on_platform(self) -> bool:
+        """Through the account's adapter: its failures say something about the account."""
+        return self.write is not None
+
+
+def _reply(adapter: Adapter, row: OutboundMessage) -> SentRef:
+    return replier(adapter).reply(ReplyTarget(**row.target), row.text, client_ip=row.rip)
+
+
+def _post(adapter: Adapter, row: OutboundMessage) -> SentRef:
+    return publisher(adapter).publish_post(row.text, client_ip=row.rip)
+
+
+def _direct_message(adapter: Adapter, row: OutboundMessage) -> SentRef:
+    return publisher(adapter).send_direct_message(str(row.target["user_uid"]), row.text, client_ip=row.rip)
+
+
+CONTACT = "servicehub.contact.channels"
+CHANNELS: dict[OutboundKind, Channel] = {
+    OutboundKind.REPLY: Channel("request.reply", "reply", write=_reply),
+    OutboundKind.POST: Channel("publish", "reply", write=_post),
+    OutboundKind.DIRECT_MESSAGE: Channel("publish", "reply", write=_direct_message),
+    OutboundKind.SMS: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_sms"),
+    OutboundKind.MMS: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_sms"),
+    OutboundKind.EMAIL: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_email"),
+}
+OFF_PLATFORM = tuple(kind for kind, channel in CHANNELS.items() if not channel.on_platform)
+
+
+@cache
+def deliverer(path: str) -> Deliver:
+    """The function ``module:name`` that sends an off-platform row."""
+    module, _, name = path.partition(":")
+    found: Deliver = getattr(importlib.import_module(module), name)
+    return found
+
+
+def target_of(row: OutboundMessage) -> ReplyTarget:
+    """Where a platform row's write goes, as the adapter's read-back takes it."""
+    if row.kind == OutboundKind.REPLY:
+        return ReplyTarget(**row.target)
+    if row.kind == OutboundKind.POST:
+        return ReplyTarget(kind="post")
+    return ReplyTarget(kind="private_message", user_uid=str(row.target["user_uid"]))
