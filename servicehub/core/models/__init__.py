@@ -19,6 +19,7 @@ from servicehub.core.models.org import (
 )
 from servicehub.core.models.outbound import DeliveryState, ErrorKind, OutboundKind, OutboundMessage
 from servicehub.core.models.requests import (
+    CLOSED_STATES,
     OPEN_STATES,
     Assignment,
     Priority,
@@ -28,6 +29,7 @@ from servicehub.core.models.requests import (
 from servicehub.core.models.routing_rules import RoutingPolicy, RoutingRule, Strategy
 
 __all__ = [
+    "CLOSED_STATES",
     "OPEN_STATES",
     "Account",
     "AccountKind",
