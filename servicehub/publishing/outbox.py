@@ -22,7 +22,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.adapters import connected
@@ -61,6 +61,11 @@ RETRY_STATES = (DeliveryState.QUEUED, DeliveryState.RETRY)
 # A send that has not finished after this long was interrupted (every platform call times
 # out well before: adapters use 10 s timeouts and a few retries).
 SENDING_TIMEOUT = timedelta(minutes=5)
+# A row still queued this long after it was written lost its ``publishing.send`` task: the
+# broker restarted without it (Redis keeps nothing on disk here), or the worker holding it
+# was killed (Redis hands such a task out again only after an hour). Sending it again is
+# safe: nothing was sent yet, and ``claim`` lets only one sender have it.
+QUEUED_TIMEOUT = timedelta(minutes=1)
 
 
 def idempotency_key(request_id: int, user_id: int, text: str, nonce: str) -> str:
@@ -259,14 +264,21 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
         return [o.id for o in stuck]
 
 
-def due_for_retry(session: Session, limit: int = 100) -> list[int]:
-    """Rows to try again: RETRY after a backoff that grows with attempts, skipping unhealthy accounts."""
-    now = utcnow()
+def due_for_retry(session: Session, limit: int = 100, now: datetime | None = None) -> list[int]:
+    """Rows to try again: RETRY after a backoff that grows with attempts, and QUEUED ones whose
+    task was lost (:data:`QUEUED_TIMEOUT`), skipping unhealthy accounts."""
+    now = now or utcnow()
     rows = session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.created_at)
         .join(Account, Account.id == OutboundMessage.account_id)
         .where(
-            OutboundMessage.state == DeliveryState.RETRY,
+            or_(
+                OutboundMessage.state == DeliveryState.RETRY,
+                and_(
+                    OutboundMessage.state == DeliveryState.QUEUED,
+                    OutboundMessage.created_at < now - QUEUED_TIMEOUT,
+                ),
+            ),
             Account.health != Health.NEEDS_REAUTH,
             or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
         )
