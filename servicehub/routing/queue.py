@@ -101,14 +101,25 @@ def list_requests(
 
 
 def _rows(session: Session, base: Select[Any], limit: int) -> list[Any]:
-    """``limit`` requests of ``base`` in queue order, with the names a queue row shows."""
+    """``limit`` requests of ``base`` in queue order, with the names a queue row shows.
+
+    The page's ids are chosen first, from the requests alone, and only those rows are
+    joined to their customer, account and assignee: joined before the LIMIT, PostgreSQL
+    looked up the names of every candidate (a whole operator's queue) to keep fifty.
+    """
+    page = (
+        base.with_only_columns(ServiceRequest.id)
+        .order_by(ServiceRequest.priority.desc(), ServiceRequest.id)
+        .limit(limit)
+        .subquery()
+    )
     stmt = (
-        base.with_only_columns(ServiceRequest, Customer.display_name, Account.display_name, User.display_name)
+        select(ServiceRequest, Customer.display_name, Account.display_name, User.display_name)
+        .join(page, page.c.id == ServiceRequest.id)
         .join(Customer, Customer.id == ServiceRequest.customer_id)
         .join(Account, Account.id == ServiceRequest.account_id)
         .outerjoin(User, User.id == ServiceRequest.assignee_id)
         .order_by(ServiceRequest.priority.desc(), ServiceRequest.id)
-        .limit(limit)
     )
     return list(session.execute(stmt).all())
 
