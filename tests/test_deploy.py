@@ -1,0 +1,63 @@
+"""The deployment files say what the code does: every command they run exists, every unit the
+target wants is there, and the environment example names only real settings."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from servicehub.cli import _parser
+from servicehub.core.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+UNITS = ROOT / "deploy" / "systemd"
+
+
+def _servicehub_args(command: str) -> list[str]:
+    words = shlex.split(command)
+    at = next(i for i, w in enumerate(words) if w.endswith("servicehub"))
+    return words[at + 1 :]
+
+
+def _commands() -> list[tuple[str, str]]:
+    found = []
+    for unit in sorted(UNITS.glob("*.service")):
+        for line in unit.read_text().splitlines():
+            if line.startswith("ExecStart=") and "servicehub " in line:
+                command = line.split("=", 1)[1].replace("%%", "%")
+                inner = re.search(r"exec (\S*servicehub .*?)'", command)
+                found.append((unit.name, inner.group(1) if inner else command))
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, command = line.partition(":")
+            found.append((f"Procfile {name}", command.strip()))
+    return found
+
+
+@pytest.mark.parametrize(("where", "command"), _commands())
+def test_every_command_is_one_the_cli_accepts(where: str, command: str) -> None:
+    args = _servicehub_args(command.replace("$(date +%Y%m%d-%H%M)", "20260101-0330"))
+    parsed = _parser().parse_args(args)  # exits (SystemExit) on an unknown command or option
+    assert callable(parsed.func), where
+
+
+def test_the_target_wants_units_that_exist() -> None:
+    target = (UNITS / "servicehub.target").read_text()
+    wants = re.search(r"^Wants=(.*)$", target, re.M)
+    assert wants
+    for unit in wants.group(1).split():
+        template = re.sub(r"@[^.]+\.", "@.", unit)
+        assert (UNITS / unit).exists() or (UNITS / template).exists(), unit
+
+
+def test_the_environment_example_names_real_settings(tmp_path: Path) -> None:
+    env = {"HUB_SETTINGS": str(tmp_path / "absent.toml")}
+    for line in (ROOT / "deploy" / "servicehub.env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key] = value
+    settings = load_settings(env=env)  # an unknown key or a bad value raises, naming it
+    assert settings.hub.mode == "production" and settings.tasks.backend == "celery"
