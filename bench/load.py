@@ -251,7 +251,7 @@ FROM generate_series(1, $customers) g;
 CREATE TEMP TABLE seed_plan AS
 SELECT g AS id,
        ($accounts)[1 + g % $n_accounts] AS account_id,
-       1 + (g * 7919) % $customers AS customer_id,
+       1 + (g::bigint * 7919) % $customers AS customer_id,
        ($operators)[1 + (g % $n_accounts) * $per_account + (g / $n_accounts) % $per_account] AS assignee_id,
        CASE WHEN g % $open_every = 0 THEN (ARRAY['assigned', 'in_progress', 'waiting_customer'])[1 + g % 3]
             WHEN g % 3 = 0 THEN 'closed' ELSE 'resolved' END AS state,
