@@ -45,9 +45,10 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -436,12 +437,15 @@ class Probe:
     client: httpx.AsyncClient | None = None
     waiting: dict[str, float] = field(default_factory=dict)  # marker -> when it reached the platform
     kinds: dict[str, str] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)
     found: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    answers: list[float] = field(default_factory=list)  # how long the hub took to answer a push
 
     async def watch(self, until: float) -> None:
-        """Follow ``/events``; on each event re-read the requests it names, as the page does."""
+        """Follow ``/events`` as an open queue page does: on an event, re-read the queue (one
+        read at a time; events arriving meanwhile cause one more read after it)."""
         assert self.client is not None
+        dirty = asyncio.Event()
+        reader = asyncio.create_task(self.reread(dirty, until))
         while time.monotonic() < until:
             with suppress(httpx.HTTPError):
                 async with self.client.stream(
@@ -449,27 +453,28 @@ class Probe:
                 ) as stream:
                     async for line in stream.aiter_lines():
                         if time.monotonic() >= until:
-                            return
+                            break
                         if line.startswith("data: "):
-                            await self.on_event(json.loads(line[6:]))
+                            dirty.set()
+        reader.cancel()
+        with suppress(asyncio.CancelledError):
+            await reader
 
-    async def on_event(self, event_: dict[str, Any]) -> None:
-        ids = event_.get("request_ids") or ([event_["request_id"]] if "request_id" in event_ else [])
-        for request_id in ids:
-            if request_id in self.seen or not self.waiting:
+    async def reread(self, dirty: asyncio.Event, until: float) -> None:
+        assert self.client is not None
+        while time.monotonic() < until:
+            await dirty.wait()
+            dirty.clear()
+            if not self.waiting:
                 continue
-            assert self.client is not None
-            response = await self.client.get(self.urls.url(f"/api/requests/{request_id}"))
-            if response.status_code != 200:
-                continue  # another account's request: not this operator's
-            body = response.json()
-            if body.get("assignee_id") != self.user_id:
-                continue  # another operator's, or not assigned yet (a later event names it again)
-            self.seen.add(request_id)
-            for message in body["messages"]:
-                for marker in list(self.waiting):
-                    if marker in message["text"]:
-                        self.found[self.kinds[marker]].append(time.monotonic() - self.waiting.pop(marker))
+            with suppress(httpx.HTTPError):
+                response = await self.client.get(self.urls.url("/api/requests?view=mine"))
+                if response.status_code != 200:
+                    continue
+                for row in response.json()["requests"]:
+                    for marker in list(self.waiting):
+                        if marker in row["subject"]:
+                            self.found[self.kinds[marker]].append(time.monotonic() - self.waiting.pop(marker))
 
     async def send(self, until: float) -> None:
         """Alternately a pushed private message and a polled mention, every 1.5-2.5 s."""
@@ -485,9 +490,10 @@ class Probe:
                     "text": f"{marker} 你好，我家宽带从昨晚开始断网，能帮忙看看吗？",
                     "screen_name": f"探针客户{turn}",  # a new conversation each time: a new request
                 }
-                self.waiting[marker] = time.monotonic()
+                self.waiting[marker] = started = time.monotonic()
                 if kind == "push":  # the simulator pushes and waits for the hub's answer
                     await sim.post("/_sim/messages", json={**body, "push": True})
+                    self.answers.append(time.monotonic() - started)
                 else:  # on the platform now; the hub hears it when it next polls
                     await sim.post("/_sim/mentions", json=body)
                 await asyncio.sleep(1.5 + random.random())
@@ -590,6 +596,42 @@ def page_costs(runtime: Runtime, username: str, show: bool) -> list[str]:
     return lines
 
 
+class PgSampler(threading.Thread):
+    """What PostgreSQL is busy with: every 0.1 s, the statements its backends of this
+    database are running (pg_stat_statements is not loaded on a shared server here)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(name="pg-sampler", daemon=True)
+        self.url, self.stopped = url, threading.Event()
+        self.samples, self.busy = Counter[str](), 0
+        self.ticks = 0
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stopped.wait(0.1):
+                rows = conn.execute(
+                    "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active' AND pid <> pg_backend_pid()"
+                ).fetchall()
+                self.ticks += 1
+                self.busy += len(rows)
+                for (query,) in rows:
+                    self.samples[" ".join(query.split())[:150]] += 1
+
+    def report(self) -> list[str]:
+        self.stopped.set()
+        self.join(5)
+        ticks = max(self.ticks, 1)
+        lines = [
+            f"PostgreSQL backends busy on average: {self.busy / ticks:.2f}; the statements they ran most:"
+        ]
+        for query, n in self.samples.most_common(8):
+            lines.append(f"  {100 * n / max(self.busy, 1):4.0f} %  {query}")
+        return lines
+
+
 # -- the run ------------------------------------------------------------------------------------------
 
 
@@ -597,12 +639,15 @@ def page_costs(runtime: Runtime, username: str, show: bool) -> list[str]:
 class LoadMeter(CpuMeter):
     web_groups: tuple[int, ...] = ()
     other_groups: dict[int, str] = field(default_factory=dict)
+    database: str = ""
 
     def role(self, pid: int, name: str, group: int) -> str:
         if group in self.web_groups:
             return "web processes"
         if group in self.other_groups:
             return self.other_groups[group]
+        if name.startswith("postgres") and "autovacuum" not in name:  # ours, or someone else's
+            return "PostgreSQL (this run)" if self.database in name else "PostgreSQL (other databases)"
         role = super().role(pid, name, group)
         return "load client" if role == "bench + simulator" else role
 
@@ -711,7 +756,7 @@ def run(args: argparse.Namespace) -> None:
                 ).raise_for_status()
             sim.post(
                 "/_sim/traffic",
-                json={"rate": args.intake_rate, "accounts": [uid for _, uid in seeded.accounts]},
+                json={"rate": args.intake_rate, "accounts": [uid for _, uid in seeded.accounts[:-1]]},
             ).raise_for_status()
             time.sleep(args.poll_interval * 2)  # every cursor has polled once: intake is steady
             with setup.engine.connect() as conn:
@@ -722,7 +767,10 @@ def run(args: argparse.Namespace) -> None:
             meter = LoadMeter(worker_group=worker.pid)
             meter.web_groups = tuple(p.pid for p in procs[: args.web])
             meter.other_groups = {beat.pid: "beat", _sim_proc.pid: "simulator"}
+            meter.database = url.rpartition("/")[2]
             meter.start()
+            sampler = PgSampler(url)
+            sampler.start()
             stats, probe, elapsed = asyncio.run(drive(seeded, bases, sim_url, args))
             meter.stop()
             sim.post("/_sim/traffic", json={"rate": 0}).raise_for_status()
@@ -747,7 +795,13 @@ def run(args: argparse.Namespace) -> None:
                     f"p50 {quantile(values, 0.5):.2f} s, p95 {quantile(values, 0.95):.2f} s, "
                     f"max {max(values, default=math.nan):.2f} s (target p95 < {target:.1f} s)"
                 )
+            print(
+                f"  the hub answered the pushes in p50 {quantile(probe.answers, 0.5):.2f} s, "
+                f"p95 {quantile(probe.answers, 0.95):.2f} s (routed and assigned before answering)"
+            )
             print(f"  {meter.report(elapsed, max(clicks, 1)).replace('ms/msg', 'ms/request')}")
+            for line in sampler.report():
+                print(line)
             print(
                 f"PostgreSQL connections opened during the window: {sessions_after - sessions_before} "
                 f"(pool size {setup.settings.database.pool_size} per process, web threads capped to it)"
