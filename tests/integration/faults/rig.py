@@ -267,6 +267,7 @@ class HubRig:
             )
         self.sim_call("POST", "/_sim/limits", user_per_hour=10**6, ip_per_hour=10**6, comments_per_hour=10**6)
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.restarted = 0
         self._web = uvicorn.Server(
             uvicorn.Config(
                 create_app(self.runtime),
@@ -368,6 +369,15 @@ class HubRig:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
         self.workers = []
+
+    def supervise(self) -> None:
+        """Start a worker that exited again, as systemd does (``Restart=on-failure`` in
+        deploy/systemd): a worker may end itself when its broker goes away at a bad moment."""
+        for proc in list(self.workers):
+            if proc.poll() is not None:
+                self.restarted += 1
+                self.workers.remove(proc)
+                self.start_worker()
 
     def worker_output(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs)

@@ -215,6 +215,7 @@ def recover(rig: HubRig, injected: Injected, outbound_ids: list[int], timeout: f
                 f"not settled within {timeout:.0f} s: intake owes {intake_missing(rig, injected)!r}, "
                 f"replies done {replies_done(rig, outbound_ids)}\n{rig.worker_output()[-3000:]}"
             )
+            rig.supervise()
             rig.sweep()
             time.sleep(1.0)
 
@@ -304,7 +305,7 @@ def test_redis_restarted_under_traffic_loses_nothing(rig: HubRig) -> None:
     intake = check_intake(rig, everything)
     replies = check_replies(rig, "缓存", outbound_ids)
     check_replies(rig, "缓存迟", late_replies)
-    report("Redis killed and restarted empty", intake, replies)
+    report(f"Redis killed and restarted empty (workers restarted: {rig.restarted})", intake, replies)
 
 
 def test_postgres_paused_then_restarted_loses_nothing(rig: HubRig) -> None:
