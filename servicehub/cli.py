@@ -10,6 +10,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from servicehub.core.db import check_connection
 from servicehub.core.errors import HubError
@@ -68,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
 
     web = sub.add_parser("web", help="run only the workbench (production mode)")
     web.set_defaults(func=cmd_web)
+
+    backup = sub.add_parser("backup", help="write the whole database to one file (pg_dump / SQLite backup)")
+    backup.add_argument("file", type=Path, help="the backup file to write")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="load a backup into the configured (empty) database")
+    restore.add_argument("file", type=Path, help="a file written by servicehub backup")
+    restore.add_argument(
+        "--replace", action="store_true", help="overwrite a database that already holds a hub"
+    )
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 
@@ -172,6 +184,36 @@ def cmd_web(args: argparse.Namespace) -> int:
     web = runtime.settings.web
     serve(create_app(runtime), web.host, web.port, forwarded_allow_ips=web.forwarded_allow_ips)
     return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from servicehub.core.backup import backup
+    from servicehub.core.runtime import Runtime
+
+    runtime = _runtime(args)
+    assert isinstance(runtime, Runtime)
+    counts = backup(runtime.engine, args.file)
+    print(f"backed up {sum(counts.values()):,} rows in {len(counts)} tables to {args.file}")
+    _print_counts(counts)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from servicehub.core.backup import restore
+    from servicehub.core.runtime import Runtime
+
+    runtime = _runtime(args)
+    assert isinstance(runtime, Runtime)
+    counts = restore(runtime.engine, args.file, replace=args.replace)
+    where = runtime.engine.url.render_as_string(hide_password=True)
+    print(f"restored {sum(counts.values()):,} rows in {len(counts)} tables into {where}")
+    _print_counts(counts)
+    return 0
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    for table, rows in counts.items():
+        print(f"  {table:32s} {rows:>12,}")
 
 
 def _check_broker(app: object) -> None:

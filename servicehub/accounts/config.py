@@ -23,6 +23,14 @@ def platform_config(runtime: Runtime, platform: str) -> PlatformConfig:
     if "api_base" not in table:
         raise SettingsError(f"[platforms.{platform}].api_base is not set in settings.toml")
     known = {k: table.pop(k) for k in list(table) if k in _CONFIG_KEYS}
+    for key, kind in (("timeout_seconds", float), ("max_retries", int)):
+        if key in known:  # from HUB_PLATFORMS__<NAME>__<KEY> it arrives as a string
+            try:
+                known[key] = kind(known[key])
+            except (TypeError, ValueError):
+                raise SettingsError(
+                    f"[platforms.{platform}].{key} must be a number, got {known[key]!r}"
+                ) from None
     if not known.get("redirect_uri"):
         known["redirect_uri"] = f"{runtime.settings.public_url}/oauth/{platform}/callback"
     return PlatformConfig(name=platform, extra={k: str(v) for k, v in table.items()}, **known)

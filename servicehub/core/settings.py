@@ -233,6 +233,12 @@ DEMO_VALUES = frozenset(
 MIN_SECRET_KEY = 32
 
 
+def _placeholder(value: str) -> bool:
+    """A value the deployment example ships for the operator to replace (``change-me``,
+    ``your-weibo-app-key``): a production hub started from the example unedited refuses it."""
+    return value == "change-me" or value.startswith("your-")
+
+
 def check_production(settings: Settings) -> None:
     """Refuse to run in production with a demo key, secret or password, naming the setting."""
     key = settings.hub.secret_key
@@ -241,7 +247,7 @@ def check_production(settings: Settings) -> None:
             "hub.secret_key is empty; production needs one secret shared by every process "
             f"(at least {MIN_SECRET_KEY} random characters, e.g. from `openssl rand -base64 48`)"
         )
-    if key in DEMO_VALUES:
+    if key in DEMO_VALUES or _placeholder(key):
         raise SettingsError("hub.secret_key is a demo value; set a secret of your own")
     if len(key) < MIN_SECRET_KEY:
         raise SettingsError(
@@ -250,7 +256,7 @@ def check_production(settings: Settings) -> None:
     if settings.ops.metrics_token and len(settings.ops.metrics_token) < 16:
         raise SettingsError("ops.metrics_token is shorter than 16 characters; set a longer token")
     for name, value in _strings(settings.platforms, "platforms"):
-        if value in DEMO_VALUES:
+        if value in DEMO_VALUES or _placeholder(value):
             raise SettingsError(f"{name} is the demo value {value!r}; set the one the platform issued you")
     for name, value in _strings({"database": {"url": settings.database.url}}, ""):
         if any(f":{demo}@" in value for demo in DEMO_VALUES):

@@ -72,6 +72,11 @@ SENDING_TIMEOUT = timedelta(minutes=5)
 # How often the oldest reply parked on an account whose token was refused is tried again, to
 # find out whether the platform takes the account's calls again.
 PROBE_EVERY = timedelta(minutes=10)
+# A row still queued this long after it was written lost its ``publishing.send`` task: the
+# broker restarted without it (Redis keeps nothing on disk here), or the worker holding it
+# was killed (Redis hands such a task out again only after an hour). Sending it again is
+# safe: nothing was sent yet, and ``claim`` lets only one sender have it.
+QUEUED_TIMEOUT = timedelta(minutes=1)
 
 
 def idempotency_key(request_id: int, user_id: int, text: str, nonce: str) -> str:
@@ -228,18 +233,25 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
         return [o.id for o in stuck]
 
 
-def due_for_retry(session: Session, limit: int = 100) -> list[int]:
-    """Rows to try again: RETRY after a backoff that grows with attempts, skipping platform rows
-    of accounts that wait (a refused token, a limit on the account or its writes; an SMS or
-    e-mail does not wait for them) -- except, every :data:`PROBE_EVERY`, the oldest reply
-    parked on an account whose token was refused: if the platform takes it, the account is
-    healthy again and the rest follow."""
-    now = utcnow()
+def due_for_retry(session: Session, limit: int = 100, now: datetime | None = None) -> list[int]:
+    """Rows to try again: RETRY after a backoff that grows with attempts, and QUEUED ones whose
+    task was lost (:data:`QUEUED_TIMEOUT`), skipping platform rows of accounts that wait (a
+    refused token, a limit on the account or its writes; an SMS or e-mail does not wait for
+    them) -- except, every :data:`PROBE_EVERY`, the oldest reply parked on an account whose
+    token was refused: if the platform takes it, the account is healthy again and the rest
+    follow."""
+    now = now or utcnow()
     rows = session.execute(
         select(OutboundMessage.id, OutboundMessage.attempts, OutboundMessage.created_at)
         .join(Account, Account.id == OutboundMessage.account_id)
         .where(
-            OutboundMessage.state == DeliveryState.RETRY,
+            or_(
+                OutboundMessage.state == DeliveryState.RETRY,
+                and_(
+                    OutboundMessage.state == DeliveryState.QUEUED,
+                    OutboundMessage.created_at < now - QUEUED_TIMEOUT,
+                ),
+            ),
             or_(
                 OutboundMessage.kind.in_(OFF_PLATFORM),
                 and_(

@@ -128,7 +128,7 @@ def team_board(session: Session, who: Principal, now: datetime | None = None, li
     )
     late = scoped.where(overdue_clause(now))
     overdue_total = session.scalar(select(func.count()).select_from(late.subquery()))
-    rows = rows_of(session, who, late.order_by(ServiceRequest.due_at, ServiceRequest.id).limit(limit))
+    rows = rows_of(session, who, late, limit, (ServiceRequest.due_at, ServiceRequest.id))
     return TeamBoard(
         open_total=int(open_total or 0),
         unassigned=int(unassigned or 0),

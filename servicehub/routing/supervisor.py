@@ -207,12 +207,12 @@ def assignment_panel(session: Session, principal: Principal, request: ServiceReq
     account = session.get(Account, request.account_id)
     customer = session.get(Customer, request.customer_id)
     operators = _operators(session, request.account_id)
-    me = session.get(User, principal.user_id)
+    presence = session.scalar(select(User.presence).where(User.id == principal.user_id))
     return {
         "overdue": is_overdue(request),
         "waited_minutes": int(waiting_since(request)),
         "customer": customer_view(principal, customer, account, operators) if customer and account else None,
         "can_assign": principal.can("request.assign") and request.state not in CLOSED,
         "pick_options": pick_options(session, principal, request) if request.state not in CLOSED else [],
-        "my_presence": str(me.presence) if me else "",
+        "my_presence": str(presence) if presence else "",
     }

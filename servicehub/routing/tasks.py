@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from servicehub.core.db import utcnow
 from servicehub.core.models import OPEN_STATES, Message, ServiceRequest
-from servicehub.core.runtime import get_runtime
+from servicehub.core.runtime import Runtime, get_runtime
 from servicehub.core.tasks import task
 from servicehub.routing.assign import assign_backlog
 from servicehub.routing.conversations import route_messages
@@ -23,8 +23,12 @@ def route(message_ids: list[int]) -> int:
 
 @task("routing.route_unrouted", every=60.0)
 def unrouted() -> int:
-    """Kept messages a failed routing task left behind (older than a minute) are routed again."""
-    runtime = get_runtime()
+    return route_left_behind(get_runtime())
+
+
+def route_left_behind(runtime: Runtime, now: datetime | None = None) -> int:
+    """Kept messages a failed or lost routing task left behind (older than a minute) are
+    routed again: a push stored while the broker was down, a worker killed mid-task."""
     with runtime.sessions() as session:
         ids = list(
             session.scalars(
@@ -32,7 +36,7 @@ def unrouted() -> int:
                 .where(
                     Message.routed.is_(False),
                     Message.keep.is_(True),
-                    Message.received_at < utcnow() - timedelta(minutes=1),
+                    Message.received_at < (now or utcnow()) - timedelta(minutes=1),
                 )
                 .order_by(Message.id)
                 .limit(2000)

@@ -33,7 +33,8 @@ async def api_requests(request: Request) -> Response:
         with runtime.sessions() as session:
             page = list_requests(session, who, view, request.query_params.get("after"))  # type: ignore[arg-type]
             return {
-                "total": page.total,
+                "total": page.total,  # counted up to routing.queue.COUNT_CAP
+                "more": page.more,  # true: there are more than "total"
                 "next_after": page.next_after,
                 "requests": [
                     {

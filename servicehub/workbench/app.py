@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -136,6 +139,26 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
 
 
+def _lifespan(runtime: Runtime) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """At start-up: no more request threads than pooled database connections.
+
+    Every view reads in Starlette's thread pool (40 threads by default). With more threads
+    than the pool holds (``[database].pool_size``), a busy workbench opened overflow
+    connections and closed them again on every return -- a new PostgreSQL backend per
+    request under load. Capping the threads at the pool size keeps the connections open;
+    a request beyond it waits for a thread instead of for a connection.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(
+            1, runtime.settings.database.pool_size
+        )
+        yield
+
+    return lifespan
+
+
 def create_app(runtime: Runtime) -> Starlette:
     routes = [
         *home.ROUTES,
@@ -173,6 +196,7 @@ def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=middleware,
+        lifespan=_lifespan(runtime),
         exception_handlers={
             NotVisible: not_visible,
             Forbidden: forbidden,

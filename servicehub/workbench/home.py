@@ -108,7 +108,7 @@ async def api_queue_rows(request: Request) -> Response:
             ],
             "gone": live.gone,
             "total": live.total,
-            "total_text": t("queue.total", n=live.total),
+            "total_text": t("queue.total", n=f"{live.total}+" if live.more else live.total),
         }
     )
 

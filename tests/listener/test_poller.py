@@ -186,3 +186,26 @@ def test_a_source_switched_off_is_not_polled_and_resumes_from_its_cursor_when_sw
         assert cursor_id in poller.due_cursors(s, utcnow())  # due at once
     outcome = poller.poll_cursor(runtime, cursor_id)
     assert (outcome.fetched, outcome.stored) == (1, 1)  # from the cursor: nothing lost, nothing again
+
+
+def test_a_due_cursor_is_enqueued_once_while_its_poll_waits_in_the_queue(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers behind: beat's next runs must not queue the same poll again and again."""
+    from servicehub.listener.tasks import poll_due
+
+    queued: list[int] = []
+    monkeypatch.setattr(
+        runtime,
+        "tasks",
+        type("Queue", (), {"enqueue": lambda self, name, **kw: queued.append(kw["cursor_id"])})(),
+    )
+    with runtime.sessions.begin() as s:
+        s.execute(update(PollCursor).values(next_poll_at=utcnow()))
+        cursors = set(s.scalars(select(PollCursor.id)))
+    assert poll_due() == len(cursors)
+    assert poll_due() == 0 and poll_due() == 0  # still waiting in the queue: not again
+    assert sorted(queued) == sorted(cursors)
+    with runtime.sessions.begin() as s:  # the task was lost: once the lease time has passed, again
+        s.execute(update(PollCursor).values(next_poll_at=utcnow()))
+    assert poll_due() == len(cursors)

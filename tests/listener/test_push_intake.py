@@ -82,3 +82,20 @@ def test_url_verification_echoes_only_when_signed(runtime: Runtime, world: World
     assert verify_echo(runtime, "weibo", world.inhouse_account_id, _signed(echostr="8492184")) == "8492184"
     with pytest.raises(PushRejected):
         verify_echo(runtime, "weibo", world.inhouse_account_id, {**_signed(echostr="1"), "signature": "x"})
+
+
+def test_a_pushed_message_is_routed_and_assigned_before_the_answer(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No routing task: the request is an operator's by the time the platform gets its answer."""
+    queued: list[str] = []
+    monkeypatch.setattr(
+        runtime, "tasks", type("Queue", (), {"enqueue": lambda self, name, **kw: queued.append(name)})()
+    )
+    result = receive_push(runtime, "weibo", world.inhouse_account_id, _signed(), BODY, "application/json")
+    assert result.stored == 1
+    with runtime.sessions() as s:
+        request = s.scalars(select(ServiceRequest)).one()
+        assert request.assignee_id in (world.operator_id, world.operator2_id)
+        assert s.scalars(select(Message.request_id)).one() == request.id
+    assert "routing.route_messages" not in queued

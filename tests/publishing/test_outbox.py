@@ -300,3 +300,18 @@ def test_a_write_weibo_took_for_later_is_sent_not_failed(
     platform.fail_next.append(AcceptedLater("Update success, while server slow now", code=20032))
     out = _state(runtime, _queue(runtime, request_id, "您好"))
     assert out.state == DeliveryState.SENT and out.error_kind is None
+def test_a_queued_reply_whose_task_was_lost_is_sent_by_the_sweep(
+    runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker restarted empty (or the worker holding the task was killed): the row is
+    still queued. A minute on, the sweep sends it -- once, whoever else tries too."""
+    platform = fakes.install(monkeypatch)
+    monkeypatch.setattr(runtime, "tasks", type("Lost", (), {"enqueue": lambda *a, **k: None})())
+    out_id = _queue(runtime, request_id, "您好，已为您处理")
+    with runtime.sessions() as s:
+        assert s.get(OutboundMessage, out_id).state == DeliveryState.QUEUED  # type: ignore[union-attr]
+        assert due_for_retry(s) == []  # just queued: its task may still be on the way
+        assert due_for_retry(s, now=utcnow() + timedelta(minutes=2)) == [out_id]
+    assert send_outbound(runtime, out_id) == DeliveryState.SENT
+    assert send_outbound(runtime, out_id) is None  # the lost task turning up later sends nothing
+    assert len(platform.sent) == 1

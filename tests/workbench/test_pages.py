@@ -135,3 +135,19 @@ def test_english_is_available(client: TestClient, world: World) -> None:
     assert "Requests" in client.get("/?lang=en").text
     assert "Requests" in client.get("/").text  # remembered in the session
     assert "服务请求" in client.get("/?lang=zh-CN").text
+
+
+def test_a_long_queue_says_how_many_up_to_the_cap_and_then_plus(
+    client: TestClient, world: World, sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servicehub.routing import queue
+
+    monkeypatch.setattr(queue, "COUNT_CAP", 1)
+    hear(sqlite_runtime, world.inhouse_account_id, "4900000000000001", "宽带断网三天了")
+    hear(sqlite_runtime, world.inhouse_account_id, "4900000000000002", "信号差", author_uid="9")
+    login(client, "zhangwei")
+    assert "共 1+ 条" in client.get("/queue?view=all").text
+    api = client.get("/api/requests?view=all").json()
+    assert (api["total"], api["more"], len(api["requests"])) == (1, True, 2)
+    monkeypatch.setattr(queue, "COUNT_CAP", 500)
+    assert "共 2 条" in client.get("/queue?view=all").text

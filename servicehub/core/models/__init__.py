@@ -34,6 +34,7 @@ from servicehub.core.models.outbound import (
     OutboundMessage,
 )
 from servicehub.core.models.requests import (
+    CLOSED_STATES,
     OPEN_STATES,
     Assignment,
     Priority,
@@ -53,6 +54,7 @@ from servicehub.core.models.workday import (
 from servicehub.core.models.workorders import WorkOrder, WorkOrderKind, WorkOrderState, WorkOrderStep
 
 __all__ = [
+    "CLOSED_STATES",
     "CONTACT_KINDS",
     "OPEN_STATES",
     "PLATFORM_KINDS",
