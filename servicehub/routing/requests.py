@@ -198,6 +198,8 @@ def request_media(
     if not 0 <= index < len(attachments):
         raise NotVisible(f"attachment {index} of message {message_id}")
     return media_reader(adapter_for(runtime, account)).open_media(MediaRef.from_dict(attachments[index]))
+
+
 def _person(session: Session, user_id: int | None) -> User | None:
     """A user to name on a page: without the roles, teams and grants a User loads eagerly
     (three more queries on every request page, for a name)."""

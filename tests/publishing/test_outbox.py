@@ -300,6 +300,8 @@ def test_a_write_weibo_took_for_later_is_sent_not_failed(
     platform.fail_next.append(AcceptedLater("Update success, while server slow now", code=20032))
     out = _state(runtime, _queue(runtime, request_id, "您好"))
     assert out.state == DeliveryState.SENT and out.error_kind is None
+
+
 def test_a_queued_reply_whose_task_was_lost_is_sent_by_the_sweep(
     runtime: Runtime, request_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
