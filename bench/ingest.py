@@ -59,7 +59,7 @@ from servicehub.core.runtime import Runtime, build_runtime
 from servicehub.core.settings import load_settings
 from servicehub.core.tasks import SyncRunner
 from servicehub.core.users import create_user, ensure_org
-from servicehub.listener.accounts import register_account
+from servicehub.accounts.registration import register_account
 
 APP_KEY, APP_SECRET, SECRET = "bench-app", "bench-app-secret", "bench-secret"
 KIND_SHARE = {"mention": 5, "comment": 3, "message": 2}  # of every 10 flooded items

@@ -3,22 +3,35 @@
 Built once per process from settings (the CLI, a Celery worker, a test fixture). Tasks
 and views reach shared services through :func:`get_runtime`, never through globals of
 their own, so a test can install a runtime pointing at its own database and simulator.
+
+Every field is typed. Settings sections that a feature validates itself (``[filters]``)
+are parsed here, at start-up, so a typo stops the hub before it serves anything. The
+per-process state of the ``accounts`` package (adapter cache, shared token store, API
+budget) is created by that package on first use and closed with the runtime; core names
+those types for the type checker only and imports no feature package at run time.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicehub.core.db import make_engine, make_session_factory, on_commit
 from servicehub.core.events import EventBus, InProcessBus, RedisBus
 from servicehub.core.security import TokenVault, secret_key
-from servicehub.core.settings import Settings, load_settings
+from servicehub.core.settings import Settings, SettingsError, load_settings
 from servicehub.core.tasks import CeleryRunner, InProcessRunner, TaskRunner, load_task_modules
+from servicehub.filters.settings import FilterSettings
+
+if TYPE_CHECKING:
+    from servicehub.accounts.adapters import AdapterCache
+    from servicehub.accounts.budget import Budget
+    from servicehub.accounts.tokens import RedisTokens
 
 
 @dataclass
@@ -30,9 +43,13 @@ class Runtime:
     events: EventBus
     vault: TokenVault
     secret: str
+    filters: FilterSettings
     # Test seam: an httpx transport handed to every adapter (e.g. httpx.MockTransport).
-    adapter_transport: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    adapter_transport: httpx.BaseTransport | None = None
+    # The accounts package's per-process state, made on first use (see the module docstring).
+    adapters: AdapterCache | None = None
+    tokens: RedisTokens | None = None
+    budget: Budget | None = None
 
     def publish_on_commit(self, session: Session, event: dict[str, Any]) -> None:
         """Tell the workbench about ``event`` once the session's transaction commits."""
@@ -40,10 +57,10 @@ class Runtime:
 
     def close(self) -> None:
         self.tasks.shutdown()
-        for value in self.extra.values():  # e.g. the adapter cache
-            close = getattr(value, "close", None)
-            if callable(close):
-                close()
+        if self.adapters is not None:
+            self.adapters.close()
+        if self.tokens is not None:
+            self.tokens.close()
         self.engine.dispose()
 
 
@@ -52,6 +69,10 @@ _current: Runtime | None = None
 
 def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Runtime:
     load_task_modules()
+    try:
+        filters = FilterSettings.from_mapping(settings.filters)
+    except ValueError as exc:
+        raise SettingsError(f"{exc} (settings.toml [filters])") from exc
     engine = make_engine(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
@@ -76,6 +97,7 @@ def build_runtime(settings: Settings, *, tasks: TaskRunner | None = None) -> Run
         events=events,
         vault=TokenVault(secret),
         secret=secret,
+        filters=filters,
     )
 
 

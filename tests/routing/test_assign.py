@@ -233,3 +233,48 @@ def test_supervisor_pick_checks_scope_presence_and_capacity(sqlite_runtime: Runt
     partner = _principal(sqlite_runtime, world.partner_id)
     with pytest.raises(NotVisible):
         do_pick(sqlite_runtime, partner, rid, world.operator_id)
+
+
+def test_a_team_rule_never_strands_traffic_its_team_cannot_serve(runtime: Runtime) -> None:
+    """宽带 -> 宽带专组 (in-house) left a request on the partner's account with "no candidates";
+    nobody in that team may see the partner's account, so its own operators take it."""
+    world = build_world(runtime)
+    with runtime.sessions.begin() as s:
+        team = Team(name="宽带专组", org_id=world.inhouse_org_id)
+        s.add(team)
+        s.flush()
+        operator = s.get(User, world.operator_id)
+        assert operator is not None
+        operator.teams = [team]
+        s.add(RoutingRule(name="宽带", team_id=team.id, keyword="宽带"))
+        customer = add_customer(s, "上海客户").id
+        partner_request = add_request(s, world.partner_account_id, customer, text="上海宽带又断了").id
+        inhouse_request = add_request(s, world.inhouse_account_id, customer, text="宽带报修").id
+    assigned = assign_ids(runtime, [partner_request, inhouse_request])
+    assert assigned[partner_request] == world.partner_id
+    assert assigned[inhouse_request] == world.operator_id  # where the team may serve, the rule holds
+    with runtime.sessions() as s:
+        why = s.scalars(select(Assignment).where(Assignment.request_id == partner_request)).one().reason
+        assert why["pool_fallback_from"] == f"team:{team.id}"
+        assert why["pool"] == f"account:{world.partner_account_id}"
+        assert {c["id"]: c["status"] for c in why["candidates"]}[world.operator_id] == "out_of_scope"
+        partner_req = s.get(ServiceRequest, partner_request)
+        assert partner_req is not None and partner_req.team_id is None  # not the team's work
+
+
+def test_the_pick_list_offers_operators_not_the_administrator_or_the_manager(runtime: Runtime) -> None:
+    from servicehub.routing.supervisor import pick_options
+
+    world = build_world(runtime)
+    with runtime.sessions.begin() as s:
+        request = add_request(s, world.inhouse_account_id, add_customer(s).id)
+    with runtime.sessions() as s:
+        manager = s.get(User, world.manager_id)
+        assert manager is not None
+        options = {o.id for o in pick_options(s, principal_for(manager), request)}
+    assert world.operator_id in options and world.operator2_id in options
+    assert world.admin_id not in options and world.manager_id not in options
+    with runtime.sessions() as s, pytest.raises(AssignError):  # and not by a crafted form either
+        manager = s.get(User, world.manager_id)
+        assert manager is not None
+        do_pick(runtime, principal_for(manager), request.id, world.admin_id)

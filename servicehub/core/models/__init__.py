@@ -16,7 +16,7 @@ from servicehub.core.models.org import (
     user_roles,
     user_teams,
 )
-from servicehub.core.models.outbound import DeliveryState, OutboundKind, OutboundMessage
+from servicehub.core.models.outbound import DeliveryState, ErrorKind, OutboundKind, OutboundMessage
 from servicehub.core.models.requests import (
     OPEN_STATES,
     Assignment,
@@ -36,6 +36,7 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "DeliveryState",
+    "ErrorKind",
     "Grant",
     "Health",
     "ListeningTask",

@@ -40,6 +40,10 @@ class Account(Base):
     health_detail: Mapped[str] = mapped_column(String(500), default="")
     rate_limited_until: Mapped[datetime | None]
     listening: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The last time taking in what the account heard failed inside the hub (not a platform
+    # error: a bug, a database fault), cleared by the next intake that succeeds.
+    intake_error: Mapped[str] = mapped_column(String(500), default="")
+    intake_failed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("platform", "platform_uid"),)
@@ -71,6 +75,8 @@ class PollCursor(Base):
     leased_until: Mapped[datetime | None]
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # What kind of failure ``last_error`` is (see ``listener.poller.ERROR_KINDS``), for people.
+    error_kind: Mapped[str | None] = mapped_column(String(16))
     interval_seconds: Mapped[float] = mapped_column(default=3.0)
 
     __table_args__ = (UniqueConstraint("account_id", "source"),)
