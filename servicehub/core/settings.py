@@ -89,6 +89,28 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
+class AnalyticsSettings:
+    timezone: str = "Asia/Shanghai"  # days, weeks and months are counted in this zone
+    rollup_every_seconds: float = 300.0  # how often the rollups catch up with new rows
+    snapshot_every_seconds: float = 3600.0  # how often follower counts are read (lowest budget tier)
+    reread_minutes: int = 10  # rows committed this late are still counted
+    spike_factor: float = 3.0  # a day with this many times its usual count is a spike
+    spike_min_count: int = 10  # ... and at least this many messages
+    spike_baseline_days: int = 7  # "usual": the mean of this many days before it
+    keywords_per_day: int = 200  # keywords kept per account, team and day
+
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"setting analytics.timezone {self.timezone!r} is not a time zone; use e.g. 'Asia/Shanghai'"
+            ) from None
+
+
+@dataclass(frozen=True)
 class Settings:
     hub: HubSettings = field(default_factory=HubSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -98,6 +120,7 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     # Free-form tables validated by the packages that own them (core imports no feature package).
     filters: dict[str, Any] = field(default_factory=dict)
     platforms: dict[str, dict[str, Any]] = field(default_factory=dict)

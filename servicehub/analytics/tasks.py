@@ -1,0 +1,1 @@
+"""Analytics tasks (being written)."""
