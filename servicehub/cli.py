@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
 
     web = sub.add_parser("web", help="run only the workbench (production mode)")
     web.set_defaults(func=cmd_web)
+
+    rebuild = sub.add_parser(
+        "analytics-rebuild", help="empty the analytics rollups and recompute them from the stored rows"
+    )
+    rebuild.set_defaults(func=cmd_analytics_rebuild)
     return parser
 
 
@@ -170,6 +175,21 @@ def cmd_web(args: argparse.Namespace) -> int:
     assert isinstance(runtime, Runtime)
     ensure_port_free(runtime.settings.web.host, runtime.settings.web.port, "[web].port")
     serve(create_app(runtime), runtime.settings.web.host, runtime.settings.web.port)
+    return 0
+
+
+def cmd_analytics_rebuild(args: argparse.Namespace) -> int:
+    from servicehub.analytics.rollup import rebuild
+    from servicehub.core import migrate
+    from servicehub.core.runtime import Runtime
+
+    runtime = _runtime(args)
+    assert isinstance(runtime, Runtime)
+    migrate.upgrade(runtime.engine)
+    try:
+        print(f"analytics rebuilt: {rebuild(runtime)}")
+    finally:
+        runtime.close()
     return 0
 
 
