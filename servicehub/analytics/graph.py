@@ -47,7 +47,12 @@ def graph(session: Session, who: Principal, filters: Filters, limit: int = GRAPH
     notes = ["analytics.note.no_team"] if filters.team_ids else []
     if not accounts:
         empty = Chart(
-            "graph", "analytics.graph.title", [], [], kind="graph", graph={"nodes": [], "links": []}
+            "graph",
+            "analytics.graph.title",
+            [],
+            [],
+            kind="graph",
+            graph={"nodes": [], "links": [], "categories": ["account", *MOOD]},
         )
         return Dashboard("graph", filters, [empty], notes=notes)
     account = accounts[0]

@@ -72,6 +72,11 @@ def _older(time_col: Any, id_col: Any, after: tuple[datetime, int] | None) -> An
     return or_(time_col < moment, and_(time_col == moment, id_col < key))
 
 
+def _when(cal: Calendar, moment: datetime) -> str:
+    """A time as people read it: local wall clock to the minute."""
+    return moment.astimezone(cal.tz).strftime("%Y-%m-%d %H:%M")
+
+
 def _id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 10 else None
 
@@ -119,9 +124,9 @@ def _messages(
     return stmt
 
 
-def _message_cells(message: Message, account: str, sight: PhoneSight) -> list[Cell]:
+def _message_cells(message: Message, account: str, sight: PhoneSight, cal: Calendar) -> list[Cell]:
     return [
-        Cell(message.created_at.isoformat()),
+        Cell(_when(cal, message.created_at)),
         Cell(account),
         Cell(message.author_name, customer_id=message.customer_id),
         Cell(f"analytics.kind.{message.kind}", literal=False),
@@ -172,7 +177,7 @@ def _message_rows(
             position = (message.created_at, message.id)
             if keyword and keyword not in terms(message.text or ""):
                 continue
-            yield message.created_at, message.id, _message_cells(message, account, sight)
+            yield message.created_at, message.id, _message_cells(message, account, sight, cal)
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -242,7 +247,12 @@ def _requests(
 
 
 def _request_rows(
-    session: Session, who: Principal, filters: Filters, params: Mapping[str, str], after: str | None
+    session: Session,
+    who: Principal,
+    cal: Calendar,
+    filters: Filters,
+    params: Mapping[str, str],
+    after: str | None,
 ) -> Iterator[tuple[datetime, int, list[Cell]]]:
     base = _requests(session, who, filters, params, utcnow())
     sight = phone_sight(session, who)
@@ -271,7 +281,7 @@ def _request_rows(
                     Cell(account),
                     Cell(sight.text(fact.account_id, subject or "")),
                     Cell(assignee or "analytics.unassigned", literal=assignee is not None),
-                    Cell(fact.created_at.isoformat()),
+                    Cell(_when(cal, fact.created_at)),
                     Cell(fact.first_response_minutes),
                     Cell(fact.resolution_minutes),
                     Cell(sla or "analytics.sla.pending", literal=False),
@@ -293,7 +303,12 @@ POST_COLUMNS = [
 
 
 def _post_rows(
-    session: Session, who: Principal, filters: Filters, params: Mapping[str, str], after: str | None
+    session: Session,
+    who: Principal,
+    cal: Calendar,
+    filters: Filters,
+    params: Mapping[str, str],
+    after: str | None,
 ) -> Iterator[tuple[datetime, int, list[Cell]]]:
     stmt = (
         select(PostFact, OutboundMessage.sent_text, OutboundMessage.text, Account.display_name)
@@ -326,7 +341,7 @@ def _post_rows(
                 post.sent_at,
                 post.outbound_id,
                 [
-                    Cell(post.sent_at.isoformat()),
+                    Cell(_when(cal, post.sent_at)),
                     Cell(account),
                     Cell(post.category or "analytics.uncategorized", literal=bool(post.category)),
                     Cell(sight.text(post.account_id, sent_text or text or "")),
@@ -376,7 +391,7 @@ def _follower_rows(
                     Cell(account),
                     Cell(fan.screen_name),
                     Cell(fan.followers_count),
-                    Cell(fan.first_seen_at.isoformat()),
+                    Cell(_when(cal, fan.first_seen_at)),
                 ],
             )
 
@@ -404,9 +419,9 @@ def iter_rows(
 ) -> Iterator[tuple[datetime, int, list[Cell]]]:
     """Every row of ``dataset`` behind a figure, newest first, from ``after`` on."""
     if dataset == "requests":
-        return _request_rows(session, who, filters, params, after)
+        return _request_rows(session, who, cal, filters, params, after)
     if dataset == "posts":
-        return _post_rows(session, who, filters, params, after)
+        return _post_rows(session, who, cal, filters, params, after)
     if dataset == "followers":
         return _follower_rows(session, who, cal, filters, after)
     return _message_rows(session, who, cal, filters, params, after)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicehub.core.permissions import Forbidden, NotVisible
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import record_denial
-from servicehub.workbench import accounts, admin, api, audit_log, customers, live, pages, review
+from servicehub.workbench import accounts, admin, analytics, api, audit_log, customers, live, pages, review
 from servicehub.workbench.i18n import translator
 from servicehub.workbench.rendering import locale_of, render
 from servicehub.workbench.security import CsrfFailed, HubUser, SessionAuthBackend
@@ -116,6 +116,7 @@ def create_app(runtime: Runtime) -> Starlette:
         *review.ROUTES,
         *customers.ROUTES,
         *audit_log.ROUTES,
+        *analytics.ROUTES,
         *api.ROUTES,
         Route("/events", live.events),
         Route("/push/{platform:str}/{account_id:int}", live.push, methods=["GET", "POST"]),

@@ -30,6 +30,7 @@ MENU = (
     ("nav.accounts", "/accounts", "account.view"),
     ("nav.audit", "/audit", "audit.view"),
     ("nav.workload", "/workload", "analytics.view"),
+    ("nav.analytics", "/analytics", "analytics.view"),
     ("nav.admin", "/admin", "user.manage"),
     ("admin.routing", "/admin/routing", "rule.manage"),
 )
