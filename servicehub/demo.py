@@ -32,6 +32,7 @@ from servicehub.core.roles import ensure_default_roles
 from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
+from servicehub.demo_history import seed_history
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
     _seed_wechat(runtime, simulator, org_ids[HQ])
+    seed_history(runtime)
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
 

@@ -33,6 +33,7 @@ from servicehub.core.permissions import Principal, restrict
 from servicehub.core.settings import AnalyticsSettings
 
 MAX_ALERTS = 10
+KEYWORDS_PER_ACCOUNT = 3  # one outage lifts several words at once; the strongest three say enough
 SAMPLES = 3
 
 
@@ -143,12 +144,16 @@ def active_alerts(
         )
         for account_id, word, day, n in session.execute(restrict(by_word, who, FUNCTION, KeywordDaily)):
             words[(account_id, word)][day] += int(n)
-        alerts += [
-            Alert("keyword", account_id, names.get(account_id, ""), day, n, usual, keyword=word)
-            for (account_id, word), counts in words.items()
-            for day, n, usual in _spikes(counts, days, settings)
-        ]
-    alerts.sort(key=lambda a: (-a.ratio, -a.count, a.account_id, a.keyword or ""))
+        rising: dict[int, list[Alert]] = defaultdict(list)
+        for (account_id, word), counts in words.items():
+            for day, n, usual in _spikes(counts, days, settings):
+                rising[account_id].append(
+                    Alert("keyword", account_id, names.get(account_id, ""), day, n, usual, word)
+                )
+        for found in rising.values():
+            found.sort(key=lambda a: (-a.ratio, -a.count, a.keyword or ""))
+            alerts += found[:KEYWORDS_PER_ACCOUNT]
+    alerts.sort(key=lambda a: (a.kind != "negative", -a.ratio, -a.count, a.account_id, a.keyword or ""))
     alerts = alerts[:MAX_ALERTS]
     if samples:
         alerts = [_with_samples(session, who, cal, a) for a in alerts]

@@ -8,7 +8,7 @@ from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
 
 
-@task("analytics.rollup", every=300.0)
+@task("analytics.rollup", every=120.0)
 def rollup() -> str:
     """Recompute the buckets touched since the last run (``[analytics] rollup_every_seconds``)."""
     return str(run(get_runtime()))

@@ -91,7 +91,7 @@ class RoutingSettings:
 @dataclass(frozen=True)
 class AnalyticsSettings:
     timezone: str = "Asia/Shanghai"  # days, weeks and months are counted in this zone
-    rollup_every_seconds: float = 300.0  # how often the rollups catch up with new rows
+    rollup_every_seconds: float = 120.0  # how often the rollups catch up with new rows
     snapshot_every_seconds: float = 3600.0  # how often follower counts are read (lowest budget tier)
     reread_minutes: int = 10  # rows committed this late are still counted
     spike_factor: float = 3.0  # a day with this many times its usual count is a spike

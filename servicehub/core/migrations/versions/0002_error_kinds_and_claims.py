@@ -25,7 +25,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("intake_error", sa.String(length=500), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("intake_error", sa.String(length=500), nullable=False, server_default="")
+        )
         batch_op.add_column(sa.Column("intake_failed_at", servicehub.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.alter_column("intake_error", server_default=None)
