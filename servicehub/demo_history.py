@@ -8,7 +8,7 @@ second start finds its rows and only makes sure the rollups exist):
 - customers -- the simulator's own recurring customers (so the fans in the graph are the
   people who keep writing live) and more;
 - messages of every kind: mentions, reposts (``retweeted_status``), comments, replies to
-  other fans (``reply_comment``), private messages, dropped spam, follow events; more on
+  other fans (``reply_comment``), private messages, dropped spam, WeChat follow events; more on
   weekdays, a slow rise over the months, and a burst of complaints about broadband outages
   today and yesterday (an alert on the overview);
 - service requests for the kept ones, answered and resolved by the accounts' operators
@@ -293,13 +293,6 @@ def _one(
             raw, text = {"Event": event, "MsgType": "event"}, event
     elif roll < 0.05:
         kind, keep, reason, sentiment, text = "mention", False, "spam", None, _texts(rng, corpus.SPAM, "")
-    elif roll < 0.09:
-        kind, keep, reason, sentiment = "event", False, "event", None
-        subtype = "follow" if rng.random() < 0.7 else "unfollow"
-        raw, text = (
-            {"type": "event", "data": {"subtype": subtype}},
-            "关注事件消息" if subtype == "follow" else "取消关注事件消息",
-        )
     elif roll < 0.35:
         kind = "mention"
     elif roll < 0.45:
@@ -369,7 +362,8 @@ def _request(
     wait = timedelta(minutes=max(1.0, rng.lognormvariate(math.log(35), 1.0)))
     responded = at + wait if at + wait < now else None
     resolved = None
-    if responded is not None and rng.random() < 0.88:
+    recent = now - at < timedelta(days=3)
+    if responded is not None and (not recent or rng.random() < 0.7):
         resolved = responded + timedelta(minutes=max(5.0, rng.lognormvariate(math.log(240), 1.1)))
         if resolved >= now:
             resolved = None

@@ -20,6 +20,8 @@ from servicehub.filters.textnorm import listening_text
 MAX_LENGTH = 32  # the column's width; longer tokens are not words people search for
 
 _CONTENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[a-z]")
+# Counts said in words (两次, 三天, 几个, 一整天): how much, not what about.
+_COUNTED = re.compile(r"^[一二两三四五六七八九十百千几半每整]+[次个天条遍下回块元分秒年月周号片]?[天次]?$")
 
 _STOP_TEXT = """
     你好 您好 请问 谢谢 感谢 麻烦 客服 小编 亲 哈哈 哈哈哈 呵呵 嗯嗯 好的 好吧 可以 不行 不能 没有 没 有没有
@@ -42,6 +44,11 @@ def terms(text: str) -> frozenset[str]:
     found = set()
     for start, end in segmenter.spans(prepared):
         word = prepared[start:end].strip()
-        if 2 <= len(word) <= MAX_LENGTH and word not in STOP_WORDS and _CONTENT.search(word):
+        if (
+            2 <= len(word) <= MAX_LENGTH
+            and word not in STOP_WORDS
+            and _CONTENT.search(word)
+            and not _COUNTED.match(word)
+        ):
             found.add(word)
     return frozenset(found)

@@ -110,6 +110,7 @@ def chart_spec(chart: Chart, t: Callable[..., str], filters: Filters) -> dict[st
         "series": [
             {
                 "name": s.name if s.literal else t(s.name),
+                "key": None if s.literal else s.name,
                 "data": list(s.data),
                 "type": s.kind,
                 "stack": s.stack,

@@ -8,24 +8,36 @@
   var locale = (document.documentElement.lang || "zh-CN").indexOf("zh") === 0 ? "ZH" : "EN";
   var MOODS = { account: "#1f4e79", negative: "#c62828", neutral: "#90a4ae", positive: "#2e7d32" };
   var TIES = { interaction: "#b0bec5", follow: "#1f4e79", mention: "#ef6c00", reply: "#6a1b9a", repost: "#00838f" };
+  // Series whose meaning has a colour people expect (sentiment, gained / lost fans).
+  var COLOURS = {
+    "analytics.sentiment.positive": "#2e7d32", "analytics.sentiment.neutral": "#90a4ae",
+    "analytics.sentiment.negative": "#c62828", "analytics.sentiment.none": "#cfd8dc",
+    "analytics.fans.gained": "#2e7d32", "analytics.fans.lost": "#c62828",
+    "analytics.col.sla_missed": "#c62828"
+  };
 
   function axisName(spec, i) { return spec.units && spec.units[i] ? spec.units[i] : ""; }
 
   function cartesian(spec, horizontal) {
     var axes = spec.units && spec.units.length > 1 ? [0, 1] : [0];
+    var linesOnly = spec.series.every(function (s) { return s.type === "line"; });
     var valueAxes = axes.map(function (i) {
-      return { type: "value", name: axisName(spec, i), minInterval: 1, splitLine: { show: i === 0 } };
+      return {
+        type: "value", name: axisName(spec, i), nameGap: 8, minInterval: 1, splitLine: { show: i === 0 },
+        scale: linesOnly  // follower counts in the tens of thousands: do not start at zero
+      };
     });
     var categoryAxis = { type: "category", data: spec.categories, axisLabel: { hideOverlap: true } };
     if (horizontal) { categoryAxis.inverse = true; categoryAxis.axisLabel.width = 120; categoryAxis.axisLabel.overflow = "truncate"; }
     return {
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       legend: { top: 0, type: "scroll" },
-      grid: { left: horizontal ? 130 : 56, right: axes.length > 1 ? 56 : 24, top: 40, bottom: 40, containLabel: false },
+      grid: { left: horizontal ? 130 : 64, right: axes.length > 1 ? 56 : 24, top: 56, bottom: 40, containLabel: false },
       xAxis: horizontal ? valueAxes[0] : categoryAxis,
       yAxis: horizontal ? categoryAxis : valueAxes,
       series: spec.series.map(function (s) {
         var one = { name: s.name, type: s.type === "line" ? "line" : "bar", data: s.data, emphasis: { focus: "series" } };
+        if (COLOURS[s.key]) { one.itemStyle = { color: COLOURS[s.key] }; one.lineStyle = { color: COLOURS[s.key] }; }
         if (s.stack) { one.stack = s.stack; }
         if (!horizontal && axes.length > 1) { one.yAxisIndex = s.axis || 0; }
         if (one.type === "line") { one.connectNulls = false; one.symbolSize = 6; }
@@ -62,9 +74,10 @@
       legend: [{ data: categories.map(function (c) { return c.name; }), top: 0 }],
       series: [{
         type: "graph", layout: "force", roam: true, draggable: true,
-        force: { repulsion: 220, edgeLength: [60, 180], gravity: 0.08 },
+        force: { repulsion: 420, edgeLength: [90, 240], gravity: 0.05, layoutAnimation: true },
         categories: categories,
-        label: { show: true, position: "right", formatter: "{b}" },
+        label: { show: true, position: "right", formatter: "{b}", fontSize: 11 },
+        labelLayout: { hideOverlap: true },
         emphasis: { focus: "adjacency" },
         edgeSymbol: ["none", "arrow"], edgeSymbolSize: 6,
         data: g.nodes.map(function (n) {
