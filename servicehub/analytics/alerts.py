@@ -26,6 +26,7 @@ from servicehub.analytics.charts import FUNCTION, Cell
 from servicehub.analytics.clock import Calendar
 from servicehub.analytics.filters import Filters
 from servicehub.analytics.interactions import INTERACTIONS
+from servicehub.analytics.rollup import ALL_TEAMS
 from servicehub.analytics.rows import page
 from servicehub.core.db import utcnow
 from servicehub.core.models import Account, KeywordDaily, MessageDaily
@@ -124,7 +125,7 @@ def active_alerts(
     ]
     recent = (
         select(KeywordDaily.account_id, KeywordDaily.keyword)
-        .where(KeywordDaily.day >= days[0], KeywordDaily.messages >= 1)
+        .where(KeywordDaily.day >= days[0], KeywordDaily.team_id == ALL_TEAMS)
         .group_by(KeywordDaily.account_id, KeywordDaily.keyword)
         .having(func.sum(KeywordDaily.messages) >= settings.spike_min_count)
     )
@@ -139,7 +140,12 @@ def active_alerts(
                 KeywordDaily.day,
                 func.sum(KeywordDaily.messages),
             )
-            .where(KeywordDaily.day >= first, KeywordDaily.day <= today, KeywordDaily.keyword.in_(wanted))
+            .where(
+                KeywordDaily.day >= first,
+                KeywordDaily.day <= today,
+                KeywordDaily.team_id == ALL_TEAMS,
+                KeywordDaily.keyword.in_(wanted),
+            )
             .group_by(KeywordDaily.account_id, KeywordDaily.keyword, KeywordDaily.day)
         )
         for account_id, word, day, n in session.execute(restrict(by_word, who, FUNCTION, KeywordDaily)):

@@ -128,6 +128,24 @@ def months(first: date, last: date) -> list[date]:
     return buckets(first, last, Grain.MONTH)
 
 
+def split_months(first: date, last: date) -> tuple[list[date], list[tuple[date, date]]]:
+    """``first`` .. ``last`` as the whole months inside it and the (one or two) day ranges left."""
+    whole: list[date] = []
+    month = month_of(first) if first.day == 1 else next_month(first)
+    while next_month(month) - timedelta(days=1) <= last:
+        whole.append(month)
+        month = next_month(month)
+    if not whole:
+        return [], [(first, last)]
+    ranges = []
+    if first < whole[0]:
+        ranges.append((first, whole[0] - timedelta(days=1)))
+    end = next_month(whole[-1])
+    if end <= last:
+        ranges.append((end, last))
+    return whole, ranges
+
+
 def runs(sorted_days: list[date]) -> list[tuple[date, date]]:
     """Consecutive days grouped into (first, last) runs."""
     found: list[tuple[date, date]] = []

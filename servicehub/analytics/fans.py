@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, column, func, select, true, values
 from sqlalchemy.orm import Session
 
 from servicehub.adapters import registry
@@ -30,12 +30,15 @@ from servicehub.analytics.charts import (
     scoped,
     timeline,
 )
-from servicehub.analytics.clock import month_of
+from servicehub.analytics.clock import month_of, next_month
 from servicehub.analytics.filters import Filters
+from servicehub.core.db import is_postgres
 from servicehub.core.models import Account, Customer, CustomerIdentity, FanMonthly, FansDaily, Followed
 from servicehub.core.permissions import Principal, restrict
 
 TOP_FANS = 20
+TOP_LIST = 60  # fans read from each (account, month)'s top list before counting exactly
+MAX_LISTS = 2000  # more (account, month) lists than this: count every fan instead
 
 
 def visible_accounts(session: Session, who: Principal, filters: Filters) -> list[Account]:
@@ -48,24 +51,50 @@ def visible_accounts(session: Session, who: Principal, filters: Filters) -> list
 def follower_lines(session: Session, who: Principal, filters: Filters) -> dict[int, list[int | None]]:
     """Per account: followers at the end of each bucket (the last count known by then)."""
     index = bucket_index(filters)
-    rows = session.execute(
+    known = (FansDaily.followers.is_not(None),)
+    earlier = (
+        select(FansDaily.account_id, func.max(FansDaily.day).label("day"))
+        .where(FansDaily.day < filters.first, *known)
+        .group_by(FansDaily.account_id)
+        .subquery()
+    )
+    carried = session.execute(
         scoped(
-            select(FansDaily.account_id, FansDaily.day, FansDaily.followers)
-            .where(FansDaily.day <= filters.last, FansDaily.followers.is_not(None))
-            .order_by(FansDaily.account_id, FansDaily.day),
+            select(FansDaily.account_id, FansDaily.day, FansDaily.followers).join(
+                earlier, (earlier.c.account_id == FansDaily.account_id) & (earlier.c.day == FansDaily.day)
+            ),
             who,
             FansDaily,
             filters,
             teams=False,
         )
     ).all()
+    inside = session.execute(
+        scoped(
+            select(FansDaily.account_id, FansDaily.day, FansDaily.followers).where(
+                FansDaily.day >= filters.first, FansDaily.day <= filters.last, *known
+            ),
+            who,
+            FansDaily,
+            filters,
+            teams=False,
+        )
+    ).all()
+    last_in: dict[int, dict[int, tuple[date, int]]] = defaultdict(dict)  # account -> bucket -> (day, count)
+    for account_id, day, followers in inside:
+        at = place(filters, index, day)
+        if at is not None and (at not in last_in[account_id] or last_in[account_id][at][0] < day):
+            last_in[account_id][at] = (day, int(followers or 0))
     lines: dict[int, list[int | None]] = {}
-    for account_id, day, followers in rows:
-        line = lines.setdefault(account_id, [None] * len(index))
-        at = 0 if day < filters.first else place(filters, index, day)
-        if at is not None:
-            for i in range(at, len(line)):
-                line[i] = followers
+    start = {account_id: followers for account_id, _, followers in carried}
+    for account_id in sorted(set(start) | set(last_in)):
+        value: int | None = start.get(account_id)
+        line: list[int | None] = []
+        for at in range(len(index)):
+            if at in last_in[account_id]:
+                value = last_in[account_id][at][1]
+            line.append(value)
+        lines[account_id] = line
     return lines
 
 
@@ -94,65 +123,161 @@ def _months(filters: Filters) -> tuple[date, date]:
     return month_of(filters.first), month_of(filters.last)
 
 
+def _ranked(
+    session: Session, who: Principal, filters: Filters, measure: str, limit: int
+) -> list[tuple[int, int, int, int]]:
+    """(customer, measure, negative, positive) of the ``limit`` fans ranked by ``measure``
+    (``interactions``: summed over the months and accounts; ``followers``: the largest seen),
+    ties by customer id.
+
+    On PostgreSQL the ranking first reads only each (account, month)'s top list (an index
+    range each, see :func:`_top_lists`) and counts exactly just the fans that can still make
+    it; when those lists cannot prove the ranking, every fan of the period is counted.
+    """
+    ids: list[int] | None = None
+    if is_postgres(session):
+        ids = _shortlist(session, who, filters, measure, limit)
+    return _counted(session, who, filters, measure, limit, ids)
+
+
+def _counted(
+    session: Session, who: Principal, filters: Filters, measure: str, limit: int, ids: list[int] | None
+) -> list[tuple[int, int, int, int]]:
+    first, last = _months(filters)
+    value = func.sum(FanMonthly.interactions) if measure == "interactions" else func.max(FanMonthly.followers)
+    stmt = select(
+        FanMonthly.customer_id, value, func.sum(FanMonthly.negative), func.sum(FanMonthly.positive)
+    ).where(FanMonthly.month >= first, FanMonthly.month <= last)
+    if ids is not None:
+        stmt = stmt.where(FanMonthly.customer_id.in_(ids))
+    stmt = stmt.group_by(FanMonthly.customer_id).order_by(value.desc(), FanMonthly.customer_id).limit(limit)
+    return [
+        (int(c), int(v or 0), int(n), int(p))
+        for c, v, n, p in session.execute(scoped(stmt, who, FanMonthly, filters, teams=False))
+    ]
+
+
+def _shortlist(
+    session: Session, who: Principal, filters: Filters, measure: str, limit: int
+) -> list[int] | None:
+    """The fans that can be among the top ``limit``, or None when the top lists cannot tell.
+
+    By followers a fan's value is not summed, so the top of the union of the lists is the
+    top overall. By interactions (Fagin's threshold algorithm) a fan counts at least what the
+    lists show of it and at most that plus, for each full list it is missing from, that
+    list's last value; a fan in no list at most the sum of those last values. Fans whose most
+    cannot reach the ``limit``-th best least are dropped.
+    """
+    found = _top_lists(session, who, filters, measure, limit)
+    if found is None:
+        return None
+    lists, depth = found
+    seen: dict[int, dict[tuple[int, date], int]] = defaultdict(dict)
+    floor: dict[tuple[int, date], int] = {}
+    for key, entries in lists.items():
+        for customer_id, value in entries:
+            seen[customer_id][key] = value
+        if len(entries) == depth:
+            floor[key] = entries[-1][1]
+    if measure == "followers":
+        best = sorted(seen, key=lambda c: (-max(seen[c].values()), c))
+        return best[:limit]
+    unseen_most = sum(floor.values())
+    least = {c: sum(v.values()) for c, v in seen.items()}
+    most = {c: least[c] + unseen_most - sum(floor.get(k, 0) for k in seen[c]) for c in seen}
+    ranked = sorted(least.values(), reverse=True)
+    if len(ranked) < limit:
+        return None if unseen_most > 0 else sorted(seen)
+    threshold = ranked[limit - 1]
+    if unseen_most >= threshold:
+        return None
+    return sorted(c for c in seen if most[c] >= threshold)
+
+
+def _top_lists(
+    session: Session, who: Principal, filters: Filters, measure: str, limit: int
+) -> tuple[dict[tuple[int, date], list[tuple[int, int]]], int] | None:
+    """Each (account, month)'s top fans by ``measure`` as [(customer, value)], best first."""
+    first, last = _months(filters)
+    accounts = [a.id for a in visible_accounts(session, who, filters)]
+    months = [first, *_following_months(first, last)]
+    if not accounts or len(accounts) * len(months) > MAX_LISTS:
+        return None
+    depth = max(TOP_LIST, 3 * limit)
+    lists = values(column("account_id", Integer), column("month", Date), name="lists").data(
+        [(a, m) for a in accounts for m in months]
+    )
+    column_ = FanMonthly.interactions if measure == "interactions" else FanMonthly.followers
+    top = (
+        restrict(select(FanMonthly.customer_id, column_.label("v")), who, FUNCTION, FanMonthly)
+        .where(FanMonthly.account_id == lists.c.account_id, FanMonthly.month == lists.c.month)
+        .order_by(column_.desc(), FanMonthly.customer_id)
+        .limit(depth)
+        .lateral("top")
+    )
+    rows = session.execute(
+        select(lists.c.account_id, lists.c.month, top.c.customer_id, top.c.v).join_from(lists, top, true())
+    ).all()
+    found: dict[tuple[int, date], list[tuple[int, int]]] = defaultdict(list)
+    for account_id, month, customer_id, value in rows:
+        found[(int(account_id), month)].append((int(customer_id), int(value)))
+    return found, depth
+
+
+def _following_months(first: date, last: date) -> list[date]:
+    found = []
+    month = next_month(first)
+    while month <= last:
+        found.append(month)
+        month = next_month(month)
+    return found
+
+
 def top_fans(
     session: Session, who: Principal, filters: Filters, limit: int = TOP_FANS
 ) -> list[dict[str, Any]]:
     """Fans with the most interactions in the months the period touches."""
-    first, last = _months(filters)
-    total = func.sum(FanMonthly.interactions)
-    stmt = (
-        select(FanMonthly.customer_id, total, func.sum(FanMonthly.negative), func.sum(FanMonthly.positive))
-        .where(FanMonthly.month >= first, FanMonthly.month <= last)
-        .group_by(FanMonthly.customer_id)
-        .order_by(total.desc(), FanMonthly.customer_id)
-        .limit(limit)
-    )
-    found = session.execute(scoped(stmt, who, FanMonthly, filters, teams=False)).all()
-    return _described(session, [(cid, int(n), int(neg), int(pos)) for cid, n, neg, pos in found])
+    return _described(session, _ranked(session, who, filters, "interactions", limit), "interactions")
 
 
 def influential_fans(
     session: Session, who: Principal, filters: Filters, limit: int = TOP_FANS
 ) -> list[dict[str, Any]]:
     """Fans active in the months the period touches, with the most followers of their own."""
-    first, last = _months(filters)
-    followers = func.max(CustomerIdentity.followers_count)
-    stmt = (
-        select(FanMonthly.customer_id, func.sum(FanMonthly.interactions), followers)
-        .join(CustomerIdentity, CustomerIdentity.customer_id == FanMonthly.customer_id)
-        .where(FanMonthly.month >= first, FanMonthly.month <= last)
-        .group_by(FanMonthly.customer_id)
-        .order_by(followers.desc(), FanMonthly.customer_id)
-        .limit(limit)
-    )
-    found = session.execute(scoped(stmt, who, FanMonthly, filters, teams=False)).all()
-    return _described(session, [(cid, int(n), 0, 0) for cid, n, _ in found])
+    return _described(session, _ranked(session, who, filters, "followers", limit), "followers")
 
 
-def _described(session: Session, found: list[tuple[int, int, int, int]]) -> list[dict[str, Any]]:
+def _described(
+    session: Session, found: list[tuple[int, int, int, int]], measure: str
+) -> list[dict[str, Any]]:
     ids = [cid for cid, *_ in found]
     if not ids:
         return []
-    names = dict(
-        session.execute(select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))).all()
-    )
-    followers: dict[int, int] = defaultdict(int)
-    for cid, count in session.execute(
-        select(CustomerIdentity.customer_id, CustomerIdentity.followers_count).where(
-            CustomerIdentity.customer_id.in_(ids)
+    names = {
+        cid: str(name)
+        for cid, name in session.execute(
+            select(Customer.id, Customer.display_name).where(Customer.id.in_(ids))
         )
-    ):
-        followers[cid] = max(followers[cid], int(count or 0))
+    }
+    other = "followers" if measure == "interactions" else "interactions"
+    others: dict[int, int] = {}
+    if other == "followers":
+        for cid, count in session.execute(
+            select(CustomerIdentity.customer_id, func.max(CustomerIdentity.followers_count))
+            .where(CustomerIdentity.customer_id.in_(ids))
+            .group_by(CustomerIdentity.customer_id)
+        ):
+            others[cid] = int(count or 0)
     return [
         {
             "customer_id": cid,
             "name": names.get(cid, str(cid)),
-            "interactions": n,
+            measure: value,
+            other: others.get(cid, 0),
             "negative": neg,
             "positive": pos,
-            "followers": followers[cid],
         }
-        for cid, n, neg, pos in found
+        for cid, value, neg, pos in found
     ]
 
 

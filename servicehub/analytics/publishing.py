@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from servicehub.analytics.charts import (
@@ -43,10 +43,11 @@ class Tally:
     likes: int = 0
 
     def add(self, row: Any) -> None:
-        self.posts += 1
-        self.reposts += row.reposts
-        self.comments += row.comments
-        self.likes += row.likes
+        """One post (or a group of them, when ``row`` carries ``posts``)."""
+        self.posts += int(getattr(row, "posts", 1))
+        self.reposts += int(row.reposts)
+        self.comments += int(row.comments)
+        self.likes += int(row.likes)
 
     @property
     def engagement(self) -> int:
@@ -57,24 +58,27 @@ class Tally:
         return round(self.engagement / self.posts, 1) if self.posts else None
 
 
-def post_rows(session: Session, who: Principal, filters: Filters) -> list[Any]:
+def tallies(session: Session, who: Principal, filters: Filters, *by: Any) -> list[tuple[Any, Tally]]:
+    """Posts of the period grouped by the ``by`` columns, counted in the database."""
     stmt = (
         select(
-            PostFact.day,
-            PostFact.hour,
-            PostFact.weekday,
-            PostFact.category,
-            PostFact.platform,
-            PostFact.account_id,
-            Account.display_name,
-            PostFact.reposts,
-            PostFact.comments,
-            PostFact.likes,
+            *by,
+            func.count().label("posts"),
+            func.sum(PostFact.reposts).label("reposts"),
+            func.sum(PostFact.comments).label("comments"),
+            func.sum(PostFact.likes).label("likes"),
         )
+        .select_from(PostFact)
         .join(Account, Account.id == PostFact.account_id)
         .where(PostFact.day >= filters.first, PostFact.day <= filters.last)
+        .group_by(*by)
     )
-    return list(session.execute(scoped(stmt, who, PostFact, filters, teams=False)))
+    found = []
+    for row in session.execute(scoped(stmt, who, PostFact, filters, teams=False)):
+        tally = Tally()
+        tally.add(row)
+        found.append((tuple(row)[: len(by)], tally))
+    return found
 
 
 def best_hours(by_hour: dict[int, Tally], top: int = BEST_HOURS) -> list[int]:
@@ -96,20 +100,26 @@ def _engagement_series(tallies: list[Tally]) -> list[Series]:
 def publishing(session: Session, who: Principal, filters: Filters) -> Dashboard:
     _, labels, ranges = timeline(filters)
     index = bucket_index(filters)
-    rows = post_rows(session, who, filters)
     per = [Tally() for _ in labels]
-    by_hour: dict[int, Tally] = defaultdict(Tally)
-    by_weekday: dict[int, Tally] = defaultdict(Tally)
-    by_category: dict[str, Tally] = defaultdict(Tally)
-    by_account: dict[tuple[str, str], Tally] = defaultdict(Tally)
-    for row in rows:
-        at = place(filters, index, row.day)
+    for (day,), tally in tallies(session, who, filters, PostFact.day):
+        at = place(filters, index, day)
         if at is not None:
-            per[at].add(row)
-        by_hour[row.hour].add(row)
-        by_weekday[row.weekday].add(row)
-        by_category[row.category].add(row)
-        by_account[(row.platform, row.display_name)].add(row)
+            per[at].posts += tally.posts
+            per[at].reposts += tally.reposts
+            per[at].comments += tally.comments
+            per[at].likes += tally.likes
+    by_hour: dict[int, Tally] = defaultdict(Tally)
+    by_hour.update({int(h): t for (h,), t in tallies(session, who, filters, PostFact.hour)})
+    by_weekday: dict[int, Tally] = defaultdict(Tally)
+    by_weekday.update({int(d): t for (d,), t in tallies(session, who, filters, PostFact.weekday)})
+    by_category: dict[str, Tally] = defaultdict(Tally)
+    by_category.update({str(c): t for (c,), t in tallies(session, who, filters, PostFact.category)})
+    by_account: dict[tuple[str, str], Tally] = {
+        (str(p), str(name)): t
+        for (p, _, name), t in tallies(
+            session, who, filters, PostFact.platform, PostFact.account_id, Account.display_name
+        )
+    }
     drill = {"dataset": "posts"}
     whole = [(filters.first, filters.last)]
     over_time = Chart(

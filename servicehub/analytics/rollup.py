@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal_column, or_, select
+import numpy as np
+from sqlalchemy import ColumnElement, Date, and_, delete, func, insert, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from servicehub.adapters import registry
@@ -53,6 +54,7 @@ from servicehub.core.models import (
     FansDaily,
     FollowerSnapshot,
     KeywordDaily,
+    KeywordMonthly,
     Message,
     MessageDaily,
     OutboundKind,
@@ -60,6 +62,7 @@ from servicehub.core.models import (
     PostFact,
     RequestFact,
     ServiceDaily,
+    ServiceMonthly,
     ServiceRequest,
     TieDaily,
     User,
@@ -72,6 +75,8 @@ LOCK_KEY = 7_115_015  # pg advisory lock of the rollup
 CHUNK_DAYS = 31
 READ_BATCH = 20_000
 KEEP_POSITIONS = 24
+ALL_TEAMS = 0  # KeywordDaily.team_id of a day's keywords over all of its messages
+TEAM_KEYWORDS = 30  # keywords kept per team and day
 
 _local_lock = threading.Lock()
 
@@ -219,9 +224,11 @@ def rebuild(runtime: Runtime, now: datetime | None = None) -> RollupReport:
             for model in (
                 MessageDaily,
                 KeywordDaily,
+                KeywordMonthly,
                 TieDaily,
                 FanMonthly,
                 ServiceDaily,
+                ServiceMonthly,
                 FansDaily,
                 PostFact,
             ):
@@ -276,6 +283,7 @@ def _recompute(runtime: Runtime, roll: _Roll, dirty: _Dirty, post_ids: Sequence[
         for month in sorted({month_of(d) for d in days}):
             with runtime.sessions.begin() as session:
                 _recompute_fan_month(session, roll, account_id, month)
+                _recompute_keyword_month(session, account_id, month)
         if platform is not None and follows_by_event(platform):
             dirty.fans[account_id] |= days
     for account_id, days in sorted(dirty.service.items()):
@@ -283,6 +291,9 @@ def _recompute(runtime: Runtime, roll: _Roll, dirty: _Dirty, post_ids: Sequence[
             with runtime.sessions.begin() as session:
                 _recompute_service(session, account_id, first, last)
             report.service_days += (last - first).days + 1
+        for month in sorted({month_of(d) for d in days}):
+            with runtime.sessions.begin() as session:
+                _recompute_service_month(session, account_id, month)
     for account_id, days in sorted(dirty.fans.items()):
         platform = _platform_of(runtime, account_id)
         for first, last in _chunked(days):
@@ -602,14 +613,16 @@ def _words_and_ties(session: Session, roll: _Roll, account_id: int, start: datet
             Message.keep.is_(True),
         )
     )
-    words: Counter[tuple[date, int | None, str]] = Counter()
+    words: Counter[tuple[date, int, str]] = Counter()
     pending: list[tuple[date, int, str, str, str, str]] = []  # day, source, platform, kind, by, key
     for created_at, customer_id, platform, text, team_id, kind, uid in session.execute(
         stmt.execution_options(yield_per=5000)
     ):
         day = roll.cal.day_of(created_at)
         for word in terms(text or ""):
-            words[(day, team_id, word)] += 1
+            words[(day, ALL_TEAMS, word)] += 1
+            if team_id is not None:
+                words[(day, team_id, word)] += 1
         if customer_id is None:
             continue
         named: set[tuple[str, str, str]] = set()
@@ -619,14 +632,15 @@ def _words_and_ties(session: Session, roll: _Roll, account_id: int, start: datet
             named.add((means, "name", name))
         pending.extend((day, customer_id, platform, means, by, key) for means, by, key in named)
     rows: list[dict[str, Any]] = []
-    by_bucket: dict[tuple[date, int | None], list[tuple[int, str]]] = defaultdict(list)
+    by_bucket: dict[tuple[date, int], list[tuple[int, str]]] = defaultdict(list)
     for (day, team_id, word), n in words.items():
         by_bucket[(day, team_id)].append((n, word))
     for (day, team_id), found in by_bucket.items():
         found.sort(key=lambda item: (-item[0], item[1]))
+        keep = roll.keywords_per_day if team_id == ALL_TEAMS else TEAM_KEYWORDS
         rows.extend(
             {"day": day, "account_id": account_id, "team_id": team_id, "keyword": word, "messages": n}
-            for n, word in found[: roll.keywords_per_day]
+            for n, word in found[:keep]
         )
     insert_rows(session, KeywordDaily, rows)
     insert_rows(session, TieDaily, _resolved_ties(session, account_id, pending))
@@ -697,6 +711,14 @@ def _recompute_fan_month(session: Session, roll: _Roll, account_id: int, month: 
         )
         .group_by(Message.customer_id)
     ).all()
+    followers: dict[int, int] = {}
+    for part in chunks([cid for cid, *_ in found]):
+        for cid, count in session.execute(
+            select(CustomerIdentity.customer_id, func.max(CustomerIdentity.followers_count))
+            .where(one_of(session, CustomerIdentity.customer_id, part))
+            .group_by(CustomerIdentity.customer_id)
+        ):
+            followers[int(cid)] = int(count or 0)
     insert_rows(
         session,
         FanMonthly,
@@ -708,6 +730,7 @@ def _recompute_fan_month(session: Session, roll: _Roll, account_id: int, month: 
                 "interactions": n,
                 "positive": pos,
                 "negative": neg,
+                "followers": followers.get(int(cid or 0), 0),
             }
             for cid, n, pos, neg in found
         ],
@@ -775,8 +798,68 @@ def _recompute_service(session: Session, account_id: int, first: date, last: dat
         }
         for (day, team_id, assignee_id), b in keyed.items()
     ]
-    if rows:
-        session.execute(insert(ServiceDaily), rows)
+    insert_rows(session, ServiceDaily, rows)
+
+
+def _recompute_keyword_month(session: Session, account_id: int, month: date) -> None:
+    """A month's keywords: the sum of its days' (each day keeps its most frequent words)."""
+    end = next_month(month) - timedelta(days=1)
+    session.execute(
+        delete(KeywordMonthly).where(KeywordMonthly.account_id == account_id, KeywordMonthly.month == month)
+    )
+    total = func.sum(KeywordDaily.messages)
+    summed = (
+        select(literal(month, Date()), literal(account_id), KeywordDaily.team_id, KeywordDaily.keyword, total)
+        .where(KeywordDaily.account_id == account_id, KeywordDaily.day >= month, KeywordDaily.day <= end)
+        .group_by(KeywordDaily.team_id, KeywordDaily.keyword)
+    )
+    session.execute(
+        insert(KeywordMonthly).from_select(["month", "account_id", "team_id", "keyword", "messages"], summed)
+    )
+
+
+def _recompute_service_month(session: Session, account_id: int, month: date) -> None:
+    """A month's service figures per team and assignee: its days added up, histograms merged."""
+    from servicehub.analytics.service import COUNTED, rows_of
+
+    end = next_month(month) - timedelta(days=1)
+    session.execute(
+        delete(ServiceMonthly).where(ServiceMonthly.account_id == account_id, ServiceMonthly.month == month)
+    )
+    found = session.execute(
+        select(
+            ServiceDaily.day,
+            ServiceDaily.team_id,
+            ServiceDaily.assignee_id,
+            *(getattr(ServiceDaily, c) for c in COUNTED),
+            ServiceDaily.first_response_hist,
+            ServiceDaily.resolution_hist,
+        ).where(ServiceDaily.account_id == account_id, ServiceDaily.day >= month, ServiceDaily.day <= end)
+    ).all()
+    rows = rows_of(found)
+    groups, keys = rows.keys(list(zip(rows.teams, rows.assignees, strict=True)))
+    n = len(keys)
+    if n == 0:
+        return
+    counts = [np.bincount(groups, weights=rows.counts[:, i], minlength=n) for i in range(len(COUNTED))]
+    first = rows.first_response.grouped(groups, n)
+    resolution = rows.resolution.grouped(groups, n)
+    insert_rows(
+        session,
+        ServiceMonthly,
+        [
+            {
+                "month": month,
+                "account_id": account_id,
+                "team_id": team_id,
+                "assignee_id": assignee_id,
+                **{name: int(np.rint(counts[c][i])) for c, name in enumerate(COUNTED)},
+                "first_response_hist": histogram.pack(first[i]),
+                "resolution_hist": histogram.pack(resolution[i]),
+            }
+            for i, (team_id, assignee_id) in enumerate(keys)
+        ],
+    )
 
 
 def _recompute_fans(

@@ -10,10 +10,9 @@ leads) are added through :mod:`servicehub.analytics.panels`.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -34,10 +33,19 @@ from servicehub.analytics.charts import (
     scoped,
     timeline,
 )
+from servicehub.analytics.clock import Grain, split_months
 from servicehub.analytics.filters import Filters
 from servicehub.analytics.panels import extra_panels
 from servicehub.core.db import utcnow
-from servicehub.core.models import MessageDaily, Organization, RequestFact, ServiceDaily, Team, User
+from servicehub.core.models import (
+    MessageDaily,
+    Organization,
+    RequestFact,
+    ServiceDaily,
+    ServiceMonthly,
+    Team,
+    User,
+)
 from servicehub.core.permissions import Principal
 
 # Open requests by age: (upper bound in hours, label key); None = no bound.
@@ -51,26 +59,36 @@ AGES: tuple[tuple[float | None, str], ...] = (
 )
 
 
-@dataclass
+COUNTED = ("received", "responded", "resolved", "sla_due", "sla_met")
+
+
+@dataclass(frozen=True)
 class Figures:
     """Service figures of one group of rollup rows (a bucket, an operator, a team...)."""
 
-    received: int = 0
-    responded: int = 0
-    resolved: int = 0
-    sla_due: int = 0
-    sla_met: int = 0
+    counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(len(COUNTED), dtype=np.int64))
     first_response: npt.NDArray[np.int64] = field(default_factory=histogram.empty)
     resolution: npt.NDArray[np.int64] = field(default_factory=histogram.empty)
 
-    def add(self, row: Any) -> None:
-        self.received += row.received
-        self.responded += row.responded
-        self.resolved += row.resolved
-        self.sla_due += row.sla_due
-        self.sla_met += row.sla_met
-        histogram.add(self.first_response, row.first_response_hist)
-        histogram.add(self.resolution, row.resolution_hist)
+    @property
+    def received(self) -> int:
+        return int(self.counts[0])
+
+    @property
+    def responded(self) -> int:
+        return int(self.counts[1])
+
+    @property
+    def resolved(self) -> int:
+        return int(self.counts[2])
+
+    @property
+    def sla_due(self) -> int:
+        return int(self.counts[3])
+
+    @property
+    def sla_met(self) -> int:
+        return int(self.counts[4])
 
     def frt(self, p: float) -> int | None:
         return histogram.percentile(self.first_response, p)
@@ -83,49 +101,109 @@ class Figures:
         return rate(self.sla_met, self.sla_due)
 
 
-def daily_rows(session: Session, who: Principal, filters: Filters) -> list[Any]:
-    stmt = select(
-        ServiceDaily.day,
-        ServiceDaily.team_id,
-        ServiceDaily.assignee_id,
-        ServiceDaily.received,
-        ServiceDaily.responded,
-        ServiceDaily.resolved,
-        ServiceDaily.sla_due,
-        ServiceDaily.sla_met,
-        ServiceDaily.first_response_hist,
-        ServiceDaily.resolution_hist,
-    ).where(ServiceDaily.day >= filters.first, ServiceDaily.day <= filters.last)
-    return list(session.execute(scoped(stmt, who, ServiceDaily, filters)))
+@dataclass(frozen=True)
+class DailyRows:
+    """Rollup rows column by column (added up with numpy, not row by row): ``ServiceDaily`` rows
+    for days, ``ServiceMonthly`` rows (dated the 1st) for whole months."""
+
+    days: list[date]
+    teams: list[int | None]
+    assignees: list[int | None]
+    counts: npt.NDArray[np.int64]  # rows x COUNTED
+    first_response: histogram.Decoded
+    resolution: histogram.Decoded
+
+    def keys(self, values: Sequence[Hashable]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+        """Each row's group number for the given per-row keys, and the keys by group number."""
+        index: dict[Any, int] = {}
+        groups = np.fromiter(
+            (index.setdefault(k, len(index)) for k in values), dtype=np.int64, count=len(values)
+        )
+        return groups, list(index)
 
 
-def totals(rows: list[Any]) -> Figures:
-    found = Figures()
-    for row in rows:
-        found.add(row)
-    return found
+def _columns(model: Any, when: Any) -> list[Any]:
+    return [
+        when,
+        model.team_id,
+        model.assignee_id,
+        model.received,
+        model.responded,
+        model.resolved,
+        model.sla_due,
+        model.sla_met,
+        model.first_response_hist,
+        model.resolution_hist,
+    ]
 
 
-def grouped(rows: list[Any], key: Callable[[Any], Any]) -> dict[Any, Figures]:
-    found: dict[Any, Figures] = defaultdict(Figures)
-    for row in rows:
-        found[key(row)].add(row)
-    return found
+def daily_rows(
+    session: Session,
+    who: Principal,
+    filters: Filters,
+    ranges: Sequence[tuple[date, date]] | None = None,
+    months: Sequence[date] = (),
+) -> DailyRows:
+    """The rollup rows of the day ranges (default: the whole period) and of the whole months."""
+    found: list[Any] = []
+    for first, last in [(filters.first, filters.last)] if ranges is None else ranges:
+        stmt = select(*_columns(ServiceDaily, ServiceDaily.day)).where(
+            ServiceDaily.day >= first, ServiceDaily.day <= last
+        )
+        found.extend(session.execute(scoped(stmt, who, ServiceDaily, filters)).all())
+    if months:
+        stmt = select(*_columns(ServiceMonthly, ServiceMonthly.month)).where(ServiceMonthly.month.in_(months))
+        found.extend(session.execute(scoped(stmt, who, ServiceMonthly, filters)).all())
+    return rows_of(found)
+
+
+def rows_of(found: Sequence[Any]) -> DailyRows:
+    if not found:
+        nothing = histogram.Decoded.of([])
+        return DailyRows([], [], [], np.zeros((0, len(COUNTED)), dtype=np.int64), nothing, nothing)
+    days, teams, assignees, *counts, frt, res = zip(*found, strict=True)
+    return DailyRows(
+        list(days),
+        list(teams),
+        list(assignees),
+        np.array(counts, dtype=np.int64).T,
+        histogram.Decoded.of(frt),
+        histogram.Decoded.of(res),
+    )
+
+
+def grouped(rows: DailyRows, keys: Sequence[Hashable]) -> dict[Any, Figures]:
+    """Figures per distinct key (``keys`` gives each row's)."""
+    groups, names = rows.keys(keys)
+    n = len(names)
+    if n == 0:
+        return {}
+    counts = np.stack(
+        [np.bincount(groups, weights=rows.counts[:, i], minlength=n) for i in range(len(COUNTED))], axis=1
+    )
+    first = rows.first_response.grouped(groups, n)
+    resolution = rows.resolution.grouped(groups, n)
+    return {
+        key: Figures(np.rint(counts[i]).astype(np.int64), first[i], resolution[i])
+        for i, key in enumerate(names)
+    }
+
+
+def totals(rows: DailyRows) -> Figures:
+    return grouped(rows, [0] * len(rows.days)).get(0, Figures())
 
 
 def backlog(session: Session, who: Principal, filters: Filters, now: datetime) -> list[int]:
-    """Open requests now, by age band (see ``AGES``)."""
-    ages = [0] * len(AGES)
-    stmt = scoped(
-        select(RequestFact.created_at).where(RequestFact.is_open.is_(True)), who, RequestFact, filters
-    )
-    for (created_at,) in session.execute(stmt):
-        hours = (now - created_at).total_seconds() / 3600
-        for i, (bound, _) in enumerate(AGES):
-            if bound is None or hours < bound:
-                ages[i] += 1
-                break
-    return ages
+    """Open requests now, by age band (see ``AGES``), counted in the database."""
+    bands = []
+    newer = None
+    for bound, _ in AGES:
+        older_than = RequestFact.created_at <= now - timedelta(hours=bound) if bound is not None else None
+        inside = [c for c in (newer, None if older_than is None else ~older_than) if c is not None]
+        bands.append(func.count().filter(*inside) if inside else func.count())
+        newer = older_than
+    stmt = scoped(select(*bands).where(RequestFact.is_open.is_(True)), who, RequestFact, filters)
+    return [int(n or 0) for n in session.execute(stmt).one()]
 
 
 def dropped(session: Session, who: Principal, filters: Filters) -> list[tuple[str, int]]:
@@ -177,10 +255,10 @@ def _names(session: Session, model: type[Any], ids: set[int]) -> dict[int, str]:
     return {i: str(n) for i, n in session.execute(select(model.id, column).where(model.id.in_(wanted)))}
 
 
-def breakdowns(session: Session, rows: list[Any], filters: Filters) -> list[Table]:
+def breakdowns(session: Session, rows: DailyRows, filters: Filters) -> list[Table]:
     base = {"dataset": "requests", "from": filters.first.isoformat(), "to": filters.last.isoformat()}
-    by_user = grouped(rows, lambda r: r.assignee_id)
-    by_team = grouped(rows, lambda r: r.team_id)
+    by_user = grouped(rows, rows.assignees)
+    by_team = grouped(rows, rows.teams)
     people = _names(session, User, set(by_user))
     org_of: dict[int, int] = {
         uid: org
@@ -190,9 +268,7 @@ def breakdowns(session: Session, rows: list[Any], filters: Filters) -> list[Tabl
     }
     orgs = _names(session, Organization, set(org_of.values()))
     teams = _names(session, Team, set(by_team))
-    by_org: dict[int | None, Figures] = defaultdict(Figures)
-    for row in rows:
-        by_org[org_of.get(row.assignee_id)].add(row)
+    by_org = grouped(rows, [org_of.get(a) if a is not None else None for a in rows.assignees])
 
     def table(
         key: str, title: str, first: str, groups: dict[Any, Figures], name: Callable[[Any], Cell], param: str
@@ -241,12 +317,12 @@ def service(session: Session, who: Principal, filters: Filters, now: datetime | 
     now = now or utcnow()
     _, labels, ranges = timeline(filters)
     index = bucket_index(filters)
-    rows = daily_rows(session, who, filters)
-    per: list[Figures] = [Figures() for _ in labels]
-    for row in rows:
-        at = place(filters, index, row.day)
-        if at is not None:
-            per[at].add(row)
+    months, ranges = split_months(filters.first, filters.last)
+    whole = daily_rows(session, who, filters, ranges, months) if months else None
+    rows = whole if whole is not None and filters.grain is Grain.MONTH else daily_rows(session, who, filters)
+    places = {day: place(filters, index, day) for day in set(rows.days)}
+    buckets = grouped(rows, [places[day] for day in rows.days])
+    per = [buckets.get(i, Figures()) for i in range(len(labels))]
     drill = {"dataset": "requests"}
     volume = Chart(
         key="service-volume",
@@ -331,11 +407,11 @@ def service(session: Session, who: Principal, filters: Filters, now: datetime | 
         series=[Series("analytics.col.messages", [n for _, n in reasons])],
     )
     extra_charts, extra_tables = extra_panels(session, who, filters)
-    overall = totals(rows)
+    overall = totals(whole if whole is not None else rows)
     return Dashboard(
         "service",
         filters,
         [volume, times, sla, backlog_chart, dropped_chart, *extra_charts],
-        [*breakdowns(session, rows, filters), *extra_tables],
+        [*breakdowns(session, whole if whole is not None else rows, filters), *extra_tables],
         extra={"totals": overall},
     )

@@ -7,7 +7,9 @@ same length just before it.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from servicehub.analytics.charts import (
@@ -21,9 +23,11 @@ from servicehub.analytics.charts import (
     scoped,
     timeline,
 )
+from servicehub.analytics.clock import split_months
 from servicehub.analytics.filters import Filters
 from servicehub.analytics.interactions import INTERACTIONS, SENTIMENTS
-from servicehub.core.models import KeywordDaily, MessageDaily
+from servicehub.analytics.rollup import ALL_TEAMS
+from servicehub.core.models import KeywordDaily, KeywordMonthly, MessageDaily
 from servicehub.core.permissions import Principal
 
 TOP_KEYWORDS = 20
@@ -65,35 +69,45 @@ def top_keywords(
     session: Session, who: Principal, filters: Filters, limit: int = TOP_KEYWORDS
 ) -> list[tuple[str, int, int]]:
     """(keyword, messages this period, messages the period before), most frequent first."""
-    total = func.sum(KeywordDaily.messages)
-    stmt = (
-        select(KeywordDaily.keyword, total)
-        .where(KeywordDaily.day >= filters.first, KeywordDaily.day <= filters.last)
-        .group_by(KeywordDaily.keyword)
-        .order_by(total.desc(), KeywordDaily.keyword)
-        .limit(limit)
-    )
-    current = [(str(w), int(n)) for w, n in session.execute(scoped(stmt, who, KeywordDaily, filters))]
+    current = keyword_counts(session, who, filters, limit=limit)
     if not current:
         return []
-    before = filters.previous()
-    earlier = dict(
-        session.execute(
-            scoped(
-                select(KeywordDaily.keyword, func.sum(KeywordDaily.messages))
-                .where(
-                    KeywordDaily.day >= before.first,
-                    KeywordDaily.day <= before.last,
-                    KeywordDaily.keyword.in_([w for w, _ in current]),
-                )
-                .group_by(KeywordDaily.keyword),
-                who,
-                KeywordDaily,
-                filters,
-            )
-        ).all()
-    )
+    earlier = dict(keyword_counts(session, who, filters.previous(), words=[w for w, _ in current]))
     return [(w, n, int(earlier.get(w, 0))) for w, n in current]
+
+
+def keyword_counts(
+    session: Session,
+    who: Principal,
+    filters: Filters,
+    *,
+    limit: int | None = None,
+    words: list[str] | None = None,
+) -> list[tuple[str, int]]:
+    """Messages per keyword in the period (whole months read from ``KeywordMonthly``), most first."""
+    months, ranges = split_months(filters.first, filters.last)
+    parts = []
+    picks: list[tuple[Any, Any]] = []
+    if ranges:
+        days = or_(*(and_(KeywordDaily.day >= first, KeywordDaily.day <= last) for first, last in ranges))
+        picks.append((KeywordDaily, days))
+    if months:
+        picks.append((KeywordMonthly, KeywordMonthly.month.in_(months)))
+    for model, picked in picks:
+        stmt = select(model.keyword.label("keyword"), model.messages.label("messages")).where(picked)
+        if not filters.team_ids:
+            stmt = stmt.where(model.team_id == ALL_TEAMS)
+        if words is not None:
+            stmt = stmt.where(model.keyword.in_(words))
+        parts.append(scoped(stmt, who, model, filters))
+    if not parts:
+        return []
+    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    total = func.sum(both.c.messages)
+    stmt = select(both.c.keyword, total).group_by(both.c.keyword).order_by(total.desc(), both.c.keyword)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(str(w), int(n)) for w, n in session.execute(stmt)]
 
 
 def trends(session: Session, who: Principal, filters: Filters) -> Dashboard:

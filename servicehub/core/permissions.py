@@ -34,6 +34,7 @@ from servicehub.core.models import (
     Follower,
     FollowerSnapshot,
     KeywordDaily,
+    KeywordMonthly,
     ListeningTask,
     Message,
     MessageDaily,
@@ -44,6 +45,7 @@ from servicehub.core.models import (
     RoutingRule,
     Scope,
     ServiceDaily,
+    ServiceMonthly,
     ServiceRequest,
     Team,
     TieDaily,
@@ -209,6 +211,7 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     # Analytics rollups: keyed so that a figure counts exactly the rows its reader may see.
     MessageDaily: _of_accounts(MessageDaily),
     KeywordDaily: _of_accounts(KeywordDaily),
+    KeywordMonthly: _of_accounts(KeywordMonthly),
     FanMonthly: _of_accounts(FanMonthly),
     TieDaily: _of_accounts(TieDaily),
     FollowerSnapshot: _of_accounts(FollowerSnapshot),
@@ -221,6 +224,7 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     ),
     RequestFact: _of_requests(RequestFact),
     ServiceDaily: _of_requests(ServiceDaily),
+    ServiceMonthly: _of_requests(ServiceMonthly),
 }
 
 SCOPED_MODELS = tuple(_CLAUSES)

@@ -97,7 +97,7 @@ class AnalyticsSettings:
     spike_factor: float = 3.0  # a day with this many times its usual count is a spike
     spike_min_count: int = 10  # ... and at least this many messages
     spike_baseline_days: int = 7  # "usual": the mean of this many days before it
-    keywords_per_day: int = 200  # keywords kept per account, team and day
+    keywords_per_day: int = 100  # keywords kept per account and day (30 per team)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

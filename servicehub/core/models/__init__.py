@@ -10,10 +10,12 @@ from servicehub.core.models.analytics import (
     Follower,
     FollowerSnapshot,
     KeywordDaily,
+    KeywordMonthly,
     MessageDaily,
     PostFact,
     RequestFact,
     ServiceDaily,
+    ServiceMonthly,
     TieDaily,
 )
 from servicehub.core.models.audit import AuditEvent
@@ -62,6 +64,7 @@ __all__ = [
     "Grant",
     "Health",
     "KeywordDaily",
+    "KeywordMonthly",
     "ListeningTask",
     "Message",
     "MessageDaily",
@@ -80,6 +83,7 @@ __all__ = [
     "RoutingRule",
     "Scope",
     "ServiceDaily",
+    "ServiceMonthly",
     "ServiceRequest",
     "Strategy",
     "Team",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicehub.core.db import Base, utcnow
@@ -52,26 +52,47 @@ class MessageDaily(Base):
     drop_reason: Mapped[str] = mapped_column(String(32), default="")  # "" = kept
     messages: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (Index("ix_analytics_message_daily_account_day", "account_id", "day"),)
+    __table_args__ = (Index("ix_analytics_message_daily_day_account", "day", "account_id"),)
 
 
 class KeywordDaily(Base):
-    """How many kept messages of a day, account and team contain a keyword (top ones per bucket)."""
+    """How many kept messages of a day and account contain a keyword: ``team_id`` 0 counts all
+    of them (the day's ``[analytics] keywords_per_day`` most frequent words), a team's id only
+    those of its requests (its 30 most frequent)."""
 
     __tablename__ = "analytics_keyword_daily"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date]
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    team_id: Mapped[int | None]
+    team_id: Mapped[int] = mapped_column(default=0)
     keyword: Mapped[str] = mapped_column(String(32))
     messages: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (Index("ix_analytics_keyword_daily_account_day", "account_id", "day"),)
+    __table_args__ = (Index("ix_analytics_keyword_daily_day_account", "day", "account_id"),)
+
+
+class KeywordMonthly(Base):
+    """A month's sum of :class:`KeywordDaily` (so a year's keywords read twelve rows, not 365)."""
+
+    __tablename__ = "analytics_keyword_monthly"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(default=0)
+    keyword: Mapped[str] = mapped_column(String(32))
+    messages: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_analytics_keyword_monthly_month_account", "month", "account_id"),)
 
 
 class FanMonthly(Base):
-    """One customer's interactions with one account in one local month, by sentiment."""
+    """One customer's interactions with one account in one local month, by sentiment, and the
+    customer's own follower count when the month was last counted (its influence).
+
+    Indexed so that each (month, account)'s top fans by either measure is an index range:
+    rankings over many months and accounts read those tops rather than every fan."""
 
     __tablename__ = "analytics_fan_monthly"
 
@@ -82,8 +103,13 @@ class FanMonthly(Base):
     interactions: Mapped[int] = mapped_column(default=0)
     positive: Mapped[int] = mapped_column(default=0)
     negative: Mapped[int] = mapped_column(default=0)
+    followers: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (Index("ix_analytics_fan_monthly_account_month", "account_id", "month", "interactions"),)
+    __table_args__ = (
+        Index("ix_analytics_fan_monthly_interactions", "month", "account_id", "interactions"),
+        Index("ix_analytics_fan_monthly_followers", "month", "account_id", "followers"),
+        Index("ix_analytics_fan_monthly_customer", "customer_id", "month"),
+    )
 
 
 class TieDaily(Base):
@@ -99,7 +125,7 @@ class TieDaily(Base):
     kind: Mapped[str] = mapped_column(String(16))  # mention, reply, repost
     ties: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (Index("ix_analytics_tie_daily_account_day", "account_id", "day"),)
+    __table_args__ = (Index("ix_analytics_tie_daily_day_account", "day", "account_id"),)
 
 
 class RequestFact(Base):
@@ -131,10 +157,10 @@ class RequestFact(Base):
     is_open: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (
-        Index("ix_analytics_request_facts_created", "account_id", "created_day"),
-        Index("ix_analytics_request_facts_responded", "account_id", "responded_day"),
-        Index("ix_analytics_request_facts_resolved", "account_id", "resolved_day"),
-        Index("ix_analytics_request_facts_sla", "account_id", "sla_day"),
+        Index("ix_analytics_request_facts_created", "created_day", "account_id"),
+        Index("ix_analytics_request_facts_responded", "responded_day", "account_id"),
+        Index("ix_analytics_request_facts_resolved", "resolved_day", "account_id"),
+        Index("ix_analytics_request_facts_sla", "sla_day", "account_id"),
         Index(
             "ix_analytics_request_facts_open",
             "account_id",
@@ -157,7 +183,7 @@ class ServiceDaily(Base):
     Each figure counts on the day its event happened: ``received`` on the day a request
     was opened, ``responded`` (and its time) on the day of the first response, ``resolved``
     on the day of the last resolution, ``sla_*`` on the day the SLA was decided. The two
-    histograms are packed ``(bin, count)`` pairs of :mod:`servicehub.analytics.histogram`.
+    histograms are packed ``(bin, count)`` pairs (hex) of :mod:`servicehub.analytics.histogram`.
     """
 
     __tablename__ = "analytics_service_daily"
@@ -172,10 +198,32 @@ class ServiceDaily(Base):
     resolved: Mapped[int] = mapped_column(default=0)
     sla_due: Mapped[int] = mapped_column(default=0)
     sla_met: Mapped[int] = mapped_column(default=0)
-    first_response_hist: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
-    resolution_hist: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    first_response_hist: Mapped[str] = mapped_column(Text, default="")
+    resolution_hist: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_analytics_service_daily_account_day", "account_id", "day"),)
+    __table_args__ = (Index("ix_analytics_service_daily_day_account", "day", "account_id"),)
+
+
+class ServiceMonthly(Base):
+    """A month's sum of :class:`ServiceDaily` per account, team and assignee, histograms merged
+    (long periods read a row per month instead of one per day)."""
+
+    __tablename__ = "analytics_service_monthly"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None]
+    assignee_id: Mapped[int | None]
+    received: Mapped[int] = mapped_column(default=0)
+    responded: Mapped[int] = mapped_column(default=0)
+    resolved: Mapped[int] = mapped_column(default=0)
+    sla_due: Mapped[int] = mapped_column(default=0)
+    sla_met: Mapped[int] = mapped_column(default=0)
+    first_response_hist: Mapped[str] = mapped_column(Text, default="")
+    resolution_hist: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_analytics_service_monthly_month_account", "month", "account_id"),)
 
 
 class FollowerSnapshot(Base):
@@ -274,4 +322,4 @@ class PostFact(Base):
     comments: Mapped[int] = mapped_column(default=0)
     likes: Mapped[int] = mapped_column(default=0)
 
-    __table_args__ = (Index("ix_analytics_post_facts_account_day", "account_id", "day"),)
+    __table_args__ = (Index("ix_analytics_post_facts_day_account", "day", "account_id"),)

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("interactions", sa.Integer(), nullable=False),
         sa.Column("positive", sa.Integer(), nullable=False),
         sa.Column("negative", sa.Integer(), nullable=False),
+        sa.Column("followers", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -52,8 +53,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("analytics_fan_monthly", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_analytics_fan_monthly_account_month", ["account_id", "month", "interactions"], unique=False
+            "ix_analytics_fan_monthly_interactions", ["month", "account_id", "interactions"], unique=False
         )
+        batch_op.create_index(
+            "ix_analytics_fan_monthly_followers", ["month", "account_id", "followers"], unique=False
+        )
+        batch_op.create_index("ix_analytics_fan_monthly_customer", ["customer_id", "month"], unique=False)
 
     op.create_table(
         "analytics_fans_daily",
@@ -137,7 +142,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("team_id", sa.Integer(), nullable=False),
         sa.Column("keyword", sa.String(length=32), nullable=False),
         sa.Column("messages", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -149,7 +154,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_keyword_daily")),
     )
     with op.batch_alter_table("analytics_keyword_daily", schema=None) as batch_op:
-        batch_op.create_index("ix_analytics_keyword_daily_account_day", ["account_id", "day"], unique=False)
+        batch_op.create_index("ix_analytics_keyword_daily_day_account", ["day", "account_id"], unique=False)
 
     op.create_table(
         "analytics_message_daily",
@@ -170,7 +175,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_message_daily")),
     )
     with op.batch_alter_table("analytics_message_daily", schema=None) as batch_op:
-        batch_op.create_index("ix_analytics_message_daily_account_day", ["account_id", "day"], unique=False)
+        batch_op.create_index("ix_analytics_message_daily_day_account", ["day", "account_id"], unique=False)
 
     op.create_table(
         "analytics_service_daily",
@@ -184,8 +189,8 @@ def upgrade() -> None:
         sa.Column("resolved", sa.Integer(), nullable=False),
         sa.Column("sla_due", sa.Integer(), nullable=False),
         sa.Column("sla_met", sa.Integer(), nullable=False),
-        sa.Column("first_response_hist", sa.LargeBinary(), nullable=False),
-        sa.Column("resolution_hist", sa.LargeBinary(), nullable=False),
+        sa.Column("first_response_hist", sa.Text(), nullable=False),
+        sa.Column("resolution_hist", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -195,7 +200,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_service_daily")),
     )
     with op.batch_alter_table("analytics_service_daily", schema=None) as batch_op:
-        batch_op.create_index("ix_analytics_service_daily_account_day", ["account_id", "day"], unique=False)
+        batch_op.create_index("ix_analytics_service_daily_day_account", ["day", "account_id"], unique=False)
 
     op.create_table(
         "analytics_tie_daily",
@@ -215,7 +220,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_tie_daily")),
     )
     with op.batch_alter_table("analytics_tie_daily", schema=None) as batch_op:
-        batch_op.create_index("ix_analytics_tie_daily_account_day", ["account_id", "day"], unique=False)
+        batch_op.create_index("ix_analytics_tie_daily_day_account", ["day", "account_id"], unique=False)
 
     op.create_table(
         "analytics_request_facts",
@@ -249,7 +254,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("analytics_request_facts", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_analytics_request_facts_created", ["account_id", "created_day"], unique=False
+            "ix_analytics_request_facts_created", ["created_day", "account_id"], unique=False
         )
         batch_op.create_index(
             "ix_analytics_request_facts_open",
@@ -259,12 +264,12 @@ def upgrade() -> None:
             sqlite_where=sa.text("is_open"),
         )
         batch_op.create_index(
-            "ix_analytics_request_facts_resolved", ["account_id", "resolved_day"], unique=False
+            "ix_analytics_request_facts_resolved", ["resolved_day", "account_id"], unique=False
         )
         batch_op.create_index(
-            "ix_analytics_request_facts_responded", ["account_id", "responded_day"], unique=False
+            "ix_analytics_request_facts_responded", ["responded_day", "account_id"], unique=False
         )
-        batch_op.create_index("ix_analytics_request_facts_sla", ["account_id", "sla_day"], unique=False)
+        batch_op.create_index("ix_analytics_request_facts_sla", ["sla_day", "account_id"], unique=False)
         batch_op.create_index(
             "ix_analytics_request_facts_sla_pending",
             ["due_at"],
@@ -301,7 +306,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("outbound_id", name=op.f("pk_analytics_post_facts")),
     )
     with op.batch_alter_table("analytics_post_facts", schema=None) as batch_op:
-        batch_op.create_index("ix_analytics_post_facts_account_day", ["account_id", "day"], unique=False)
+        batch_op.create_index("ix_analytics_post_facts_day_account", ["day", "account_id"], unique=False)
 
     op.create_table(
         "engagement_snapshots",
@@ -330,8 +335,66 @@ def upgrade() -> None:
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
         batch_op.create_index("ix_requests_updated", ["updated_at"], unique=False)
 
+    # ### commands auto generated by Alembic - please adjust! ###
+    op.create_table(
+        "analytics_keyword_monthly",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("keyword", sa.String(length=32), nullable=False),
+        sa.Column("messages", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_analytics_keyword_monthly_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_keyword_monthly")),
+    )
+    with op.batch_alter_table("analytics_keyword_monthly", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_analytics_keyword_monthly_month_account", ["month", "account_id"], unique=False
+        )
+
+    op.create_table(
+        "analytics_service_monthly",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("received", sa.Integer(), nullable=False),
+        sa.Column("responded", sa.Integer(), nullable=False),
+        sa.Column("resolved", sa.Integer(), nullable=False),
+        sa.Column("sla_due", sa.Integer(), nullable=False),
+        sa.Column("sla_met", sa.Integer(), nullable=False),
+        sa.Column("first_response_hist", sa.Text(), nullable=False),
+        sa.Column("resolution_hist", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_analytics_service_monthly_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_service_monthly")),
+    )
+    with op.batch_alter_table("analytics_service_monthly", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_analytics_service_monthly_month_account", ["month", "account_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("analytics_service_monthly", schema=None) as batch_op:
+        batch_op.drop_index("ix_analytics_service_monthly_month_account")
+
+    op.drop_table("analytics_service_monthly")
+    with op.batch_alter_table("analytics_keyword_monthly", schema=None) as batch_op:
+        batch_op.drop_index("ix_analytics_keyword_monthly_month_account")
+
+    op.drop_table("analytics_keyword_monthly")
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
         batch_op.drop_index("ix_requests_updated")
 
@@ -343,7 +406,7 @@ def downgrade() -> None:
 
     op.drop_table("engagement_snapshots")
     with op.batch_alter_table("analytics_post_facts", schema=None) as batch_op:
-        batch_op.drop_index("ix_analytics_post_facts_account_day")
+        batch_op.drop_index("ix_analytics_post_facts_day_account")
 
     op.drop_table("analytics_post_facts")
     with op.batch_alter_table("analytics_request_facts", schema=None) as batch_op:
@@ -364,19 +427,19 @@ def downgrade() -> None:
 
     op.drop_table("analytics_request_facts")
     with op.batch_alter_table("analytics_tie_daily", schema=None) as batch_op:
-        batch_op.drop_index("ix_analytics_tie_daily_account_day")
+        batch_op.drop_index("ix_analytics_tie_daily_day_account")
 
     op.drop_table("analytics_tie_daily")
     with op.batch_alter_table("analytics_service_daily", schema=None) as batch_op:
-        batch_op.drop_index("ix_analytics_service_daily_account_day")
+        batch_op.drop_index("ix_analytics_service_daily_day_account")
 
     op.drop_table("analytics_service_daily")
     with op.batch_alter_table("analytics_message_daily", schema=None) as batch_op:
-        batch_op.drop_index("ix_analytics_message_daily_account_day")
+        batch_op.drop_index("ix_analytics_message_daily_day_account")
 
     op.drop_table("analytics_message_daily")
     with op.batch_alter_table("analytics_keyword_daily", schema=None) as batch_op:
-        batch_op.drop_index("ix_analytics_keyword_daily_account_day")
+        batch_op.drop_index("ix_analytics_keyword_daily_day_account")
 
     op.drop_table("analytics_keyword_daily")
     op.drop_table("analytics_followers")
@@ -387,7 +450,9 @@ def downgrade() -> None:
     op.drop_table("analytics_followed")
     op.drop_table("analytics_fans_daily")
     with op.batch_alter_table("analytics_fan_monthly", schema=None) as batch_op:
-        batch_op.drop_index("ix_analytics_fan_monthly_account_month")
+        batch_op.drop_index("ix_analytics_fan_monthly_customer")
+        batch_op.drop_index("ix_analytics_fan_monthly_followers")
+        batch_op.drop_index("ix_analytics_fan_monthly_interactions")
 
     op.drop_table("analytics_fan_monthly")
     op.drop_table("analytics_watermarks")
