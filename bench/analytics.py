@@ -616,13 +616,13 @@ def raw_graph(runtime: Runtime, filters: Filters, account_id: int) -> dict[str, 
                 Message.customer_id.in_(fans),
             )
         ).all()
-        uids = dict(
+        uids: dict[str, int] = dict(
             s.execute(
                 text("SELECT platform_uid, customer_id FROM customer_identities WHERE customer_id = ANY(:c)"),
                 {"c": fans},
             ).all()
         )
-        names = dict(
+        names: dict[str, int] = dict(
             s.execute(
                 text("SELECT screen_name, customer_id FROM customer_identities WHERE customer_id = ANY(:c)"),
                 {"c": fans},
