@@ -741,11 +741,21 @@ def _recompute_service(session: Session, account_id: int, first: date, last: dat
     """Service figures of one account's days from the request facts that touch them."""
     between = [getattr(RequestFact, c).between(first, last) for c in _FACT_DAYS]
     facts = session.execute(
-        select(RequestFact).where(RequestFact.account_id == account_id, or_(*between))
-    ).scalars()
+        select(
+            RequestFact.team_id,
+            RequestFact.assignee_id,
+            RequestFact.created_day,
+            RequestFact.responded_day,
+            RequestFact.first_response_minutes,
+            RequestFact.resolved_day,
+            RequestFact.resolution_minutes,
+            RequestFact.sla_day,
+            RequestFact.sla_met,
+        ).where(RequestFact.account_id == account_id, or_(*between))
+    )
     keyed: dict[tuple[date, int | None, int | None], dict[str, Any]] = {}
 
-    def bucket(day: date, fact: RequestFact) -> dict[str, Any]:
+    def bucket(day: date, fact: Any) -> dict[str, Any]:
         key = (day, fact.team_id, fact.assignee_id)
         if key not in keyed:
             keyed[key] = {
