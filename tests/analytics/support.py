@@ -58,9 +58,11 @@ def add_message(
     request: ServiceRequest | None = None,
     raw: dict[str, Any] | None = None,
     platform: str = "weibo",
+    id: int | None = None,
 ) -> Message:
     number = next(_ids)
     message = Message(
+        id=id,
         platform=platform,
         kind=kind,
         platform_id=f"t{number}",
