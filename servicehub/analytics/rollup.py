@@ -150,12 +150,14 @@ def _id_low(mark: AnalyticsWatermark, now: datetime, reread: timedelta) -> int:
     positions = [(datetime.fromisoformat(t), int(v)) for t, v in (mark.recent or [])]
     if not positions:
         return int(mark.value or 0)
-    settled = [v for t, v in positions if t <= now - reread]
-    return max(settled) if settled else min(v for _, v in positions)
+    settled = [(t, v) for t, v in positions if t <= now - reread]
+    return max(settled)[1] if settled else min(v for _, v in positions)
 
 
 def _remember(mark: AnalyticsWatermark, now: datetime, value: int, reread: timedelta) -> None:
     positions = [(datetime.fromisoformat(t), int(v)) for t, v in (mark.recent or [])]
+    if not positions:  # where the first run started, as if long ago: the next runs re-read from it
+        positions.append((now - reread - timedelta(seconds=1), int(mark.value or 0)))
     positions.append((now, value))
     settled = [p for p in positions if p[0] <= now - reread]
     keep = ([max(settled)] if settled else []) + [p for p in positions if p[0] > now - reread]
