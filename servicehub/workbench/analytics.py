@@ -238,17 +238,23 @@ async def rows_page(request: Request) -> Response:
         raise HTTPException(404)
     after = request.query_params.get("after")
 
-    def load() -> Any:
+    def load() -> tuple[Any, dict[str, Any]]:
         with runtime.sessions() as session:
-            return page(session, who, calendar(runtime), dataset, filters, params, after)
+            return page(session, who, calendar(runtime), dataset, filters, params, after), _choices(
+                session, who
+            )
 
-    rows = await run_in_threadpool(load)
+    rows, choices = await run_in_threadpool(load)
+    shown_accounts = [name for id_, name, _ in choices["accounts"] if id_ in filters.account_ids]
+    shown_teams = [name for id_, name in choices["teams"] if id_ in filters.team_ids]
     base = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
     return render(
         request,
         "analytics/rows.html",
         page=rows,
         params=params,
+        shown_accounts=shown_accounts,
+        shown_teams=shown_teams,
         order=ORDER,
         active="rows",
         next_href=("/analytics/rows?" + urlencode([*base, ("after", rows.next_after)]))
