@@ -12,7 +12,8 @@ Creates a throw-away database on the machine's PostgreSQL (HUB_TEST_PG) -- or us
    hours), four teams and ``--accounts`` accounts (two WeChat, a fifth operated by a partner);
 2. writes the rows with ``INSERT ... SELECT generate_series`` (secondary indexes and FK
    triggers off meanwhile, rebuilt after): customers with a heavy-tailed activity, service
-   requests over ``--days`` days with response and resolution delays, 1-4 messages per
+   requests over ``--days`` days with response and resolution delays (all but the last two
+   weeks' answered and resolved), 1-4 messages per
    request (mentions, reposts, comments, replies between fans, private messages; texts of
    the simulator's corpus), dropped spam, follow events, daily follower snapshots, posts and
    their engagement samples -- ``--messages`` messages in all;
@@ -253,10 +254,10 @@ def generate(runtime: Runtime, messages: int, days: int, seed: int) -> None:
                         CASE WHEN x.responded < :now THEN x.responded END,
                         CASE WHEN x.resolved < :now THEN x.resolved END
                     FROM (
-                        SELECT y.*, CASE WHEN y.responded IS NOT NULL AND y.r_resolve < 0.93
+                        SELECT y.*, CASE WHEN y.responded IS NOT NULL AND (y.r_resolve < 0.93 OR y.created < :now - interval '14 days')
                             THEN y.responded + (5 - ln(1 - random()) * 240) * interval '1 minute' END AS resolved
                         FROM (
-                            SELECT y0.*, CASE WHEN y0.r_respond < 0.97
+                            SELECT y0.*, CASE WHEN y0.r_respond < 0.97 OR y0.created < :now - interval '14 days'
                                 THEN y0.created + (1 - ln(1 - y0.r_wait)) * interval '35 minutes' END AS responded
                             FROM (
                                 SELECT g, CASE WHEN random() < 0.85 THEN 1 + abs(hashint4(c0.customer_id)) % :A

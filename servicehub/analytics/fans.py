@@ -33,7 +33,16 @@ from servicehub.analytics.charts import (
 from servicehub.analytics.clock import month_of, next_month
 from servicehub.analytics.filters import Filters
 from servicehub.core.db import is_postgres
-from servicehub.core.models import Account, Customer, CustomerIdentity, FanMonthly, FansDaily, Followed
+from servicehub.core.models import (
+    Account,
+    Customer,
+    CustomerIdentity,
+    FanMonthly,
+    FanMonthlyAll,
+    FansDaily,
+    Followed,
+    Scope,
+)
 from servicehub.core.permissions import Principal, restrict
 
 TOP_FANS = 20
@@ -130,9 +139,10 @@ def _ranked(
     (``interactions``: summed over the months and accounts; ``followers``: the largest seen),
     ties by customer id.
 
-    On PostgreSQL the ranking first reads only each (account, month)'s top list (an index
-    range each, see :func:`_top_lists`) and counts exactly just the fans that can still make
-    it; when those lists cannot prove the ranking, every fan of the period is counted.
+    On PostgreSQL the ranking first reads only each (account, month)'s top list -- each
+    month's, over all accounts, for a viewer of every account -- an index range each (see
+    :func:`_top_lists`), and counts exactly just the fans that can still make it; when those
+    lists cannot prove the ranking, every fan of the period is counted.
     """
     ids: list[int] | None = None
     if is_postgres(session):
@@ -140,20 +150,27 @@ def _ranked(
     return _counted(session, who, filters, measure, limit, ids)
 
 
+def _table(who: Principal, filters: Filters) -> type[FanMonthly] | type[FanMonthlyAll]:
+    """Per-account rows, or -- for a viewer of every account, unfiltered -- their sums."""
+    everyone = who.scope(FUNCTION) is Scope.ALL and not filters.account_ids
+    return FanMonthlyAll if everyone else FanMonthly
+
+
 def _counted(
     session: Session, who: Principal, filters: Filters, measure: str, limit: int, ids: list[int] | None
 ) -> list[tuple[int, int, int, int]]:
     first, last = _months(filters)
-    value = func.sum(FanMonthly.interactions) if measure == "interactions" else func.max(FanMonthly.followers)
-    stmt = select(
-        FanMonthly.customer_id, value, func.sum(FanMonthly.negative), func.sum(FanMonthly.positive)
-    ).where(FanMonthly.month >= first, FanMonthly.month <= last)
+    table = _table(who, filters)
+    value = func.sum(table.interactions) if measure == "interactions" else func.max(table.followers)
+    stmt = select(table.customer_id, value, func.sum(table.negative), func.sum(table.positive)).where(
+        table.month >= first, table.month <= last
+    )
     if ids is not None:
-        stmt = stmt.where(FanMonthly.customer_id.in_(ids))
-    stmt = stmt.group_by(FanMonthly.customer_id).order_by(value.desc(), FanMonthly.customer_id).limit(limit)
+        stmt = stmt.where(table.customer_id.in_(ids))
+    stmt = stmt.group_by(table.customer_id).order_by(value.desc(), table.customer_id).limit(limit)
     return [
         (int(c), int(v or 0), int(n), int(p))
-        for c, v, n, p in session.execute(scoped(stmt, who, FanMonthly, filters, teams=False))
+        for c, v, n, p in session.execute(scoped(stmt, who, table, filters, teams=False))
     ]
 
 
@@ -199,7 +216,8 @@ def _top_lists(
 ) -> tuple[dict[tuple[int, date], list[tuple[int, int]]], int] | None:
     """Each (account, month)'s top fans by ``measure`` as [(customer, value)], best first."""
     first, last = _months(filters)
-    accounts = [a.id for a in visible_accounts(session, who, filters)]
+    table = _table(who, filters)
+    accounts = [0] if table is FanMonthlyAll else [a.id for a in visible_accounts(session, who, filters)]
     months = [first, *_following_months(first, last)]
     if not accounts or len(accounts) * len(months) > MAX_LISTS:
         return None
@@ -207,11 +225,14 @@ def _top_lists(
     lists = values(column("account_id", Integer), column("month", Date), name="lists").data(
         [(a, m) for a in accounts for m in months]
     )
-    column_ = FanMonthly.interactions if measure == "interactions" else FanMonthly.followers
+    column_ = table.interactions if measure == "interactions" else table.followers
+    same_list = [table.month == lists.c.month]
+    if table is FanMonthly:
+        same_list.append(FanMonthly.account_id == lists.c.account_id)
     top = (
-        restrict(select(FanMonthly.customer_id, column_.label("v")), who, FUNCTION, FanMonthly)
-        .where(FanMonthly.account_id == lists.c.account_id, FanMonthly.month == lists.c.month)
-        .order_by(column_.desc(), FanMonthly.customer_id)
+        restrict(select(table.customer_id, column_.label("v")), who, FUNCTION, table)
+        .where(*same_list)
+        .order_by(column_.desc(), table.customer_id)
         .limit(depth)
         .lateral("top")
     )

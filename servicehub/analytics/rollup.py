@@ -51,6 +51,7 @@ from servicehub.core.models import (
     CustomerIdentity,
     EngagementSnapshot,
     FanMonthly,
+    FanMonthlyAll,
     FansDaily,
     FollowerSnapshot,
     KeywordDaily,
@@ -229,6 +230,7 @@ def rebuild(runtime: Runtime, now: datetime | None = None) -> RollupReport:
                 KeywordMonthly,
                 TieDaily,
                 FanMonthly,
+                FanMonthlyAll,
                 ServiceDaily,
                 ServiceMonthly,
                 FansDaily,
@@ -276,6 +278,7 @@ def rebuild(runtime: Runtime, now: datetime | None = None) -> RollupReport:
 
 def _recompute(runtime: Runtime, roll: _Roll, dirty: _Dirty, post_ids: Sequence[int]) -> RollupReport:
     report = RollupReport()
+    fan_months = {month_of(d) for days in dirty.messages.values() for d in days}
     for account_id, days in sorted(dirty.messages.items()):
         platform = _platform_of(runtime, account_id)
         for first, last in _chunked(days):
@@ -288,6 +291,9 @@ def _recompute(runtime: Runtime, roll: _Roll, dirty: _Dirty, post_ids: Sequence[
                 _recompute_keyword_month(session, account_id, month)
         if platform is not None and follows_by_event(platform):
             dirty.fans[account_id] |= days
+    for month in sorted(fan_months):
+        with runtime.sessions.begin() as session:
+            _recompute_fans_of_all(session, month)
     for account_id, days in sorted(dirty.service.items()):
         for first, last in _chunked(days):
             with runtime.sessions.begin() as session:
@@ -811,6 +817,25 @@ def _recompute_service(session: Session, account_id: int, first: date, last: dat
         for (day, team_id, assignee_id), b in keyed.items()
     ]
     insert_rows(session, ServiceDaily, rows)
+
+
+def _recompute_fans_of_all(session: Session, month: date) -> None:
+    """A month's fan activity over every account (``FanMonthly`` summed per customer)."""
+    session.execute(delete(FanMonthlyAll).where(FanMonthlyAll.month == month))
+    summed = (
+        select(
+            literal(month, Date()),
+            FanMonthly.customer_id,
+            func.sum(FanMonthly.interactions),
+            func.sum(FanMonthly.positive),
+            func.sum(FanMonthly.negative),
+            func.max(FanMonthly.followers),
+        )
+        .where(FanMonthly.month == month)
+        .group_by(FanMonthly.customer_id)
+    )
+    columns = ["month", "customer_id", "interactions", "positive", "negative", "followers"]
+    session.execute(insert(FanMonthlyAll).from_select(columns, summed))
 
 
 def _recompute_keyword_month(session: Session, account_id: int, month: date) -> None:

@@ -29,6 +29,7 @@ from servicehub.core.models import (
     AuditEvent,
     EngagementSnapshot,
     FanMonthly,
+    FanMonthlyAll,
     FansDaily,
     Followed,
     Follower,
@@ -213,6 +214,7 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     KeywordDaily: _of_accounts(KeywordDaily),
     KeywordMonthly: _of_accounts(KeywordMonthly),
     FanMonthly: _of_accounts(FanMonthly),
+    FanMonthlyAll: lambda p, s: false(),  # sums over every account: for the all-accounts scope only
     TieDaily: _of_accounts(TieDaily),
     FollowerSnapshot: _of_accounts(FollowerSnapshot),
     Follower: _of_accounts(Follower),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from servicehub.analytics import fans
 from servicehub.analytics.clock import Grain
 from servicehub.analytics.filters import Filters
+from servicehub.analytics.rollup import _recompute_fans_of_all
 from servicehub.core.bulk import insert_rows
 from servicehub.core.models import FanMonthly
 from servicehub.core.runtime import Runtime
@@ -47,14 +49,23 @@ def test_shortlisted_rankings_equal_a_full_count(
                 )
     with pg_runtime.sessions.begin() as s:
         insert_rows(s, FanMonthly, rows)
+        for month in range(1, 13):
+            _recompute_fans_of_all(s, date(2026, month, 1))
     with pg_runtime.sessions() as s:
         who = principal_of(s, world.manager_id)
-        for measure in ("interactions", "followers"):
-            shortlist = fans._shortlist(s, who, YEAR, measure, 20)
-            everyone = fans._counted(s, who, YEAR, measure, 20, None)
-            assert fans._ranked(s, who, YEAR, measure, 20) == everyone
-            if loyal:
-                assert shortlist is not None, measure
-            if shortlist is not None:
-                assert len(shortlist) < 4000
-                assert fans._counted(s, who, YEAR, measure, 20, shortlist) == everyone
+        both = (world.inhouse_account_id, world.partner_account_id)
+        # Every account (their monthly sums), and the same accounts chosen by filter (per account).
+        for filters in (YEAR, replace(YEAR, account_ids=both)):
+            for measure in ("interactions", "followers"):
+                shortlist = fans._shortlist(s, who, filters, measure, 20)
+                everyone = fans._counted(s, who, filters, measure, 20, None)
+                assert len(everyone) == 20
+                assert fans._ranked(s, who, filters, measure, 20) == everyone
+                if loyal:
+                    assert shortlist is not None, measure
+                if shortlist is not None:
+                    assert len(shortlist) < 4000
+                    assert fans._counted(s, who, filters, measure, 20, shortlist) == everyone
+        assert fans._counted(s, who, YEAR, "interactions", 20, None) == fans._counted(
+            s, who, replace(YEAR, account_ids=both), "interactions", 20, None
+        )

@@ -112,6 +112,29 @@ class FanMonthly(Base):
     )
 
 
+class FanMonthlyAll(Base):
+    """A customer's interactions with all accounts in one month (``FanMonthly`` summed over
+    accounts), so ranking fans across every account reads each month's top rather than every
+    fan. Not keyed by account: only a viewer of every account reads it (``restrict`` shows it
+    to no one else; narrower scopes rank from ``FanMonthly``)."""
+
+    __tablename__ = "analytics_fan_monthly_all"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]
+    customer_id: Mapped[int]
+    interactions: Mapped[int] = mapped_column(default=0)
+    positive: Mapped[int] = mapped_column(default=0)
+    negative: Mapped[int] = mapped_column(default=0)
+    followers: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        Index("ix_analytics_fan_monthly_all_interactions", "month", "interactions"),
+        Index("ix_analytics_fan_monthly_all_followers", "month", "followers"),
+        Index("ix_analytics_fan_monthly_all_customer", "customer_id", "month"),
+    )
+
+
 class TieDaily(Base):
     """Who mentioned, replied to or reposted whom, among customers heard on one account."""
 
