@@ -76,6 +76,19 @@ LOCK_KEY = 7_115_015  # pg advisory lock of the rollup
 CHUNK_DAYS = 31
 READ_BATCH = 20_000
 KEEP_POSITIONS = 24
+ROLLUP_TABLES = (
+    "analytics_message_daily",
+    "analytics_keyword_daily",
+    "analytics_keyword_monthly",
+    "analytics_tie_daily",
+    "analytics_fan_monthly",
+    "analytics_fan_monthly_all",
+    "analytics_request_facts",
+    "analytics_service_daily",
+    "analytics_service_monthly",
+    "analytics_fans_daily",
+    "analytics_post_facts",
+)
 ALL_TEAMS = 0  # KeywordDaily.team_id of a day's keywords over all of its messages
 TEAM_KEYWORDS = 30  # keywords kept per team and day
 
@@ -271,6 +284,10 @@ def rebuild(runtime: Runtime, now: datetime | None = None) -> RollupReport:
                 _remember(_mark(session, name), roll.now - roll.reread, int(value), roll.reread)
             _mark(session, "posts").value = oldest_open
             _mark(session, "requests").at = roll.now
+    if runtime.engine.dialect.name == "postgresql":  # fresh tables: plan with their real sizes
+        with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ROLLUP_TABLES:
+                conn.exec_driver_sql(f"ANALYZE {table}")
     report.requests = requests
     report.seconds = time.perf_counter() - started
     return report

@@ -218,7 +218,7 @@ def _requests(
         "sla_missed": RequestFact.sla_day,
     }.get(which)
     if which == "open":
-        stmt = stmt.where(RequestFact.is_open.is_(True))
+        stmt = stmt.where(RequestFact.is_open)
         bounds = [0.0, *(b for b, _ in AGES if b is not None)]
         keys = [k for _, k in AGES]
         if params.get("age") in keys:

@@ -202,7 +202,7 @@ def backlog(session: Session, who: Principal, filters: Filters, now: datetime) -
         inside = [c for c in (newer, None if older_than is None else ~older_than) if c is not None]
         bands.append(func.count().filter(*inside) if inside else func.count())
         newer = older_than
-    stmt = scoped(select(*bands).where(RequestFact.is_open.is_(True)), who, RequestFact, filters)
+    stmt = scoped(select(*bands).where(RequestFact.is_open), who, RequestFact, filters)
     return [int(n or 0) for n in session.execute(stmt).one()]
 
 
