@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         "--replace", action="store_true", help="overwrite a database that already holds a hub"
     )
     restore.set_defaults(func=cmd_restore)
+
+    rebuild = sub.add_parser(
+        "analytics-rebuild", help="empty the analytics rollups and recompute them from the stored rows"
+    )
+    rebuild.set_defaults(func=cmd_analytics_rebuild)
     return parser
 
 
@@ -214,6 +219,21 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def _print_counts(counts: dict[str, int]) -> None:
     for table, rows in counts.items():
         print(f"  {table:32s} {rows:>12,}")
+
+
+def cmd_analytics_rebuild(args: argparse.Namespace) -> int:
+    from servicehub.analytics.rollup import rebuild
+    from servicehub.core import migrate
+    from servicehub.core.runtime import Runtime
+
+    runtime = _runtime(args)
+    assert isinstance(runtime, Runtime)
+    migrate.upgrade(runtime.engine)
+    try:
+        print(f"analytics rebuilt: {rebuild(runtime)}")
+    finally:
+        runtime.close()
+    return 0
 
 
 def _check_broker(app: object) -> None:

@@ -35,6 +35,7 @@ from servicehub.core.runtime import Runtime
 from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
 from servicehub.demo_contact import seed_contact_demo
+from servicehub.demo_history import seed_history
 from servicehub.demo_workday import seed_workday
 
 
@@ -187,6 +188,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
             callback = f"{runtime.settings.public_url}/push/weibo/{account.id}"
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
     seed_workday(runtime, simulator)
+    seed_history(runtime)
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
 

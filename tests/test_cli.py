@@ -120,3 +120,11 @@ def test_run_stops_promptly_on_ctrl_c_even_with_a_live_stream_open(tmp_path: Pat
         output = hub.communicate()[0]
     assert "Traceback" not in output, output[-3000:]
     assert "社交客服中心已启动" in output and f"http://127.0.0.1:{port}/" in output
+
+
+def test_analytics_rebuild_on_an_empty_hub(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[hub]\ndata_dir = "{tmp_path / "var"}"\n')
+    result = run_cli("--settings", str(settings), "analytics-rebuild")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("analytics rebuilt: 0 message days, 0 service days")

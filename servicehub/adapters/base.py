@@ -391,6 +391,42 @@ class FanGraphReader(Protocol):
 
 
 @runtime_checkable
+class FollowingReader(Protocol):
+    """The accounts a managed account itself follows (where the platform reveals them)."""
+
+    def following(self, cursor: int = 0) -> FollowerPage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRule:
+    """What an inbound item means for analytics, told by its raw payload.
+
+    An item of ``kind`` whose payload holds a value at ``path`` (``equals`` that value,
+    when given) is a ``means`` -- e.g. a Weibo mention carrying ``retweeted_status`` is a
+    repost, a WeChat event whose ``Event`` is ``subscribe`` is a follow. Declared as data so
+    analytics can test it in SQL over millions of rows; the first matching rule wins.
+    """
+
+    kind: ItemKind
+    path: tuple[str, ...]
+    means: str
+    equals: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TieRule:
+    """Where an item names another user it answers: ``path`` holds that user's uid.
+
+    ``means`` is the tie (``reply``: a comment replying to another's comment, ``repost``:
+    passing on another's post). Each path is tried in order; the first present counts.
+    """
+
+    kind: ItemKind
+    means: str
+    paths: tuple[tuple[str, ...], ...]
+
+
+@runtime_checkable
 class ProfileReader(Protocol):
     """Reads the managed account's own profile (its name as the platform shows it)."""
 
@@ -463,6 +499,10 @@ def engagement_reader(adapter: object) -> EngagementReader:
 
 def fan_graph_reader(adapter: object) -> FanGraphReader:
     return cast(FanGraphReader, _need(adapter, FanGraphReader, "read followers"))
+
+
+def following_reader(adapter: object) -> FollowingReader:
+    return cast(FollowingReader, _need(adapter, FollowingReader, "read followed accounts"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,13 @@ from servicehub.adapters.base import (
     Authorizer,
     CredentialField,
     Credentials,
+    FanGraphReader,
+    FollowingReader,
+    PayloadRule,
     PlatformConfig,
     Source,
     TextRule,
+    TieRule,
     source_fetcher,
 )
 from servicehub.adapters.errors import Unsupported
@@ -91,6 +95,35 @@ def text_rule(platform: str, target_kind: str) -> TextRule | None:
     """How long a text for ``target_kind`` may be on ``platform`` (None: no rule known)."""
     rules: Mapping[str, TextRule] = getattr(adapter_class(platform), "text_rules", {})
     return rules.get(target_kind)
+
+
+def payload_rules(platform: str) -> tuple[PayloadRule, ...]:
+    """What the platform's raw payloads say an item is (reposts, replies, follows...)."""
+    rules: tuple[PayloadRule, ...] = getattr(adapter_class(platform), "payload_rules", ())
+    return rules
+
+
+def tie_rules(platform: str) -> tuple[TieRule, ...]:
+    """Where the platform's payloads name the user an item answers."""
+    rules: tuple[TieRule, ...] = getattr(adapter_class(platform), "tie_rules", ())
+    return rules
+
+
+def text_ties(platform: str, text: str) -> list[tuple[str, str]]:
+    """(tie, screen name) for each user a text names by the platform's conventions
+    (Weibo: ``回复@x:`` a reply, ``//@x:`` a repost, ``@x`` a mention); none elsewhere."""
+    find = getattr(adapter_class(platform), "text_ties", None)
+    return list(find(text)) if callable(find) else []
+
+
+def reads_followers(platform: str) -> bool:
+    """Whether the platform's API lists an account's followers (and so counts them)."""
+    return issubclass(adapter_class(platform), FanGraphReader)
+
+
+def reads_following(platform: str) -> bool:
+    """Whether the platform's API lists the accounts an account follows."""
+    return issubclass(adapter_class(platform), FollowingReader)
 
 
 def credential_fields(platform: str) -> tuple[CredentialField, ...]:

@@ -29,17 +29,32 @@ from servicehub.core.models import (
     Assignment,
     AuditEvent,
     Customer,
+    EngagementSnapshot,
+    FanMonthly,
+    FanMonthlyAll,
+    FansDaily,
+    Followed,
+    Follower,
+    FollowerSnapshot,
+    KeywordDaily,
+    KeywordMonthly,
     ListeningTask,
     Message,
+    MessageDaily,
     Organization,
+    PostFact,
+    RequestFact,
     RequestNote,
     RoutingPolicy,
     RoutingRule,
     SalesLead,
     Scope,
+    ServiceDaily,
+    ServiceMonthly,
     ServiceRequest,
     Snippet,
     Team,
+    TieDaily,
     User,
     WorkOrder,
 )
@@ -216,6 +231,23 @@ def _lead_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return or_(SalesLead.owner_id == principal.user_id, SalesLead.created_by == principal.user_id)
 
 
+def _of_accounts(model: Any) -> Callable[[Principal, Scope], ColumnElement[bool]]:
+    """Rows keyed by the account they count: the scope of that account."""
+    return lambda p, s: model.account_id.in_(accounts_in_scope(p, s))
+
+
+def _of_requests(model: Any) -> Callable[[Principal, Scope], ColumnElement[bool]]:
+    """Rows keyed by account and assignee, scoped exactly like the requests they count."""
+
+    def clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = model.account_id.in_(accounts_in_scope(principal, scope))
+        if scope is Scope.OWN:
+            found = or_(found, model.assignee_id == principal.user_id)
+        return found
+
+    return clause
+
+
 # model -> the WHERE clause for a scope narrower than ALL.
 _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     Account: lambda p, s: Account.id.in_(accounts_in_scope(p, s)),
@@ -246,6 +278,24 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
         if s is Scope.ORG
         else AuditEvent.actor_id == p.user_id
     ),
+    # Analytics rollups: keyed so that a figure counts exactly the rows its reader may see.
+    MessageDaily: _of_accounts(MessageDaily),
+    KeywordDaily: _of_accounts(KeywordDaily),
+    KeywordMonthly: _of_accounts(KeywordMonthly),
+    FanMonthly: _of_accounts(FanMonthly),
+    FanMonthlyAll: lambda p, s: false(),  # sums over every account: for the all-accounts scope only
+    TieDaily: _of_accounts(TieDaily),
+    FollowerSnapshot: _of_accounts(FollowerSnapshot),
+    Follower: _of_accounts(Follower),
+    Followed: _of_accounts(Followed),
+    FansDaily: _of_accounts(FansDaily),
+    PostFact: _of_accounts(PostFact),
+    EngagementSnapshot: lambda p, s: EngagementSnapshot.outbound_id.in_(
+        select(PostFact.outbound_id).where(PostFact.account_id.in_(accounts_in_scope(p, s)))
+    ),
+    RequestFact: _of_requests(RequestFact),
+    ServiceDaily: _of_requests(ServiceDaily),
+    ServiceMonthly: _of_requests(ServiceMonthly),
 }
 
 SCOPED_MODELS = tuple(_CLAUSES)

@@ -151,6 +151,28 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class AnalyticsSettings:
+    timezone: str = "Asia/Shanghai"  # days, weeks and months are counted in this zone
+    rollup_every_seconds: float = 120.0  # how often the rollups catch up with new rows
+    snapshot_every_seconds: float = 3600.0  # how often follower counts are read (lowest budget tier)
+    reread_minutes: int = 10  # rows committed this late are still counted
+    spike_factor: float = 3.0  # a day with this many times its usual count is a spike
+    spike_min_count: int = 10  # ... and at least this many messages
+    spike_baseline_days: int = 7  # "usual": the mean of this many days before it
+    keywords_per_day: int = 100  # keywords kept per account and day (30 per team)
+
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"setting analytics.timezone {self.timezone!r} is not a time zone; use e.g. 'Asia/Shanghai'"
+            ) from None
+
+
+@dataclass(frozen=True)
 class Settings:
     hub: HubSettings = field(default_factory=HubSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -165,6 +187,7 @@ class Settings:
     crm: CrmSettings = field(default_factory=CrmSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     # Free-form tables validated by the packages that own them (core imports no feature package).
     filters: dict[str, Any] = field(default_factory=dict)
     platforms: dict[str, dict[str, Any]] = field(default_factory=dict)

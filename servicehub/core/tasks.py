@@ -30,6 +30,7 @@ TASK_MODULES = (
     "servicehub.listener.tasks",
     "servicehub.routing.tasks",
     "servicehub.publishing.tasks",
+    "servicehub.analytics.tasks",
 )
 
 
@@ -69,6 +70,10 @@ def schedule(settings: Settings) -> dict[str, float]:
     periods = dict(PERIODIC)
     if "listener.poll_due" in periods:
         periods["listener.poll_due"] = settings.listener.poll_interval_seconds
+    if "analytics.rollup" in periods:
+        periods["analytics.rollup"] = settings.analytics.rollup_every_seconds
+    if "analytics.snapshot_followers" in periods:
+        periods["analytics.snapshot_followers"] = settings.analytics.snapshot_every_seconds
     return periods
 
 

@@ -22,9 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from servicehub.analytics.alerts import active_alerts
 from servicehub.core.models import Scope
 from servicehub.core.notifications import latest, unread_count
 from servicehub.core.permissions import Principal
+from servicehub.core.settings import AnalyticsSettings
 from servicehub.routing.home import my_day, team_board
 from servicehub.routing.queue import VIEWS, list_requests, queue_rows
 from servicehub.workbench.forms import principal, runtime_of
@@ -37,7 +39,7 @@ from servicehub.workorders.reads import list_orders, overdue_orders
 MAX_LIVE_IDS = 100
 
 
-def _home(session: Session, who: Principal) -> dict[str, Any]:
+def _home(session: Session, who: Principal, analytics: AnalyticsSettings) -> dict[str, Any]:
     can_view = who.can("request.view")
     handle = who.scope("workorder.handle")
     supervisor = who.can("request.assign")
@@ -56,6 +58,9 @@ def _home(session: Session, who: Principal) -> dict[str, Any]:
         if handle not in (None, Scope.ALL)
         else None,
         "can_announce": who.can("announcement.manage"),
+        # Today's and yesterday's spikes on the accounts one serves (a broadband outage, a
+        # wave of anger): seen on arrival, not only by whoever opens the trends page.
+        "alerts": active_alerts(session, who, settings=analytics, samples=False),
     }
 
 
@@ -68,7 +73,7 @@ async def home_page(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         with runtime.sessions() as session:
-            return _home(session, who)
+            return _home(session, who, runtime.settings.analytics)
 
     return render(request, "home.html", **await run_in_threadpool(load))
 

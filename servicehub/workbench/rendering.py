@@ -35,6 +35,7 @@ MENU: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nav.accounts", "/accounts", ("account.view",)),
     ("nav.audit", "/audit", ("audit.view",)),
     ("nav.workload", "/workload", ("analytics.view",)),
+    ("nav.analytics", "/analytics", ("analytics.view",)),
     ("nav.admin", "/admin", ("user.manage",)),
     ("admin.routing", "/admin/routing", ("rule.manage",)),
 )

@@ -67,6 +67,7 @@ class Ids:
     mine_message: int = 0  # the customer message of ``mine``, with a photo attached
     oauth: str = "weibo"  # a platform connected through OAuth
     app: str = "wechat"  # a platform connected by app credentials
+    board: str = "trends"  # an analytics dashboard
 
 
 def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
@@ -273,6 +274,29 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/customers/{customer}/leads", {"product": ""}, expect(LOGIN, **IN_HOUSE_ONLY)),
     ("GET", "/requests/{mine}/messages/{mine_message}/media/0", None, expect(LOGIN, **REQ_MINE)),
     ("GET", "/requests/{theirs}/messages/{mine_message}/media/0", None, expect(LOGIN, default=HIDE)),
+    # Analytics: every role holds analytics.view (operators and partners for their own scope);
+    # exporting needs the export function, which only administrators and managers hold.
+    ("GET", "/analytics", None, expect(LOGIN)),
+    ("GET", "/analytics/{board}", None, expect(LOGIN)),
+    ("GET", "/analytics/fans", None, expect(LOGIN)),
+    ("GET", "/analytics/graph", None, expect(LOGIN)),
+    ("GET", "/analytics/trends?period=7d&grain=day", None, expect(LOGIN)),
+    ("GET", "/analytics/publishing", None, expect(LOGIN)),
+    ("GET", "/analytics/service?period=90d", None, expect(LOGIN)),
+    ("GET", "/analytics/nothing-here", None, expect(LOGIN, default=HIDE)),
+    ("GET", "/analytics/rows", None, expect(LOGIN)),
+    ("GET", "/analytics/rows?dataset=requests&which=open", None, expect(LOGIN)),
+    ("GET", "/analytics/rows?dataset=posts", None, expect(LOGIN)),
+    ("GET", "/analytics/rows?dataset=followers", None, expect(LOGIN)),
+    ("GET", "/analytics/rows?dataset=messages&kept=0", None, expect(LOGIN)),
+    ("GET", "/analytics/export", None, expect(LOGIN, default=HIDE)),
+    ("GET", "/analytics/export?what={board}", None, expect(LOGIN, default=DENY, admin=OK, manager=OK)),
+    (
+        "GET",
+        "/analytics/export?what=rows&dataset=messages",
+        None,
+        expect(LOGIN, default=DENY, admin=OK, manager=OK),
+    ),
     ("GET", "/healthz", None, expect(OK)),
     ("GET", "/login", None, expect(OK, default="home")),
     ("GET", "/readyz", None, expect(OK)),
@@ -384,7 +408,9 @@ def _fill(text: str, ids: Ids) -> str:
 
 def _missing_twin(text: str) -> str:
     """``text`` with every id placeholder filled with one that exists nowhere."""
-    return re.sub(r"\{(\w+)\}", lambda m: "999999" if m.group(1) not in ("oauth", "app") else "nowhere", text)
+    return re.sub(
+        r"\{(\w+)\}", lambda m: "999999" if m.group(1) not in ("oauth", "app", "board") else "nowhere", text
+    )
 
 
 def _call(
@@ -464,7 +490,7 @@ def test_every_route_as_every_role(
 
 def test_the_matrix_covers_every_route(sqlite_runtime: Runtime) -> None:
     app = create_app(sqlite_runtime)
-    listed = {(m, re.sub(r"\{(\w+)\}", "{x}", p)) for m, p, _, _ in MATRIX}
+    listed = {(m, re.sub(r"\{(\w+)\}", "{x}", p.partition("?")[0])) for m, p, _, _ in MATRIX}
     listed |= {(m, re.sub(r"\{(\w+)\}", "{x}", p)) for m, p in ELSEWHERE}
     numbered = {(m, re.sub(r"/\d+", "/{x}", p)) for m, p in listed}
     uncovered = []
@@ -527,3 +553,31 @@ def test_partner_supervisor_picks_only_within_its_company(
         f"/requests/{ids.theirs}/assign", data={"user_id": str(world.operator_id), "csrf_token": token}
     )
     assert denied.status_code == 404  # an in-house operator is outside the partner supervisor's scope
+
+
+# Analytics figures and the rows behind them: counted only over rows in the viewer's scope.
+MENTIONS_SEEN = {"admin": 2, "manager": 2, "zhangwei": 1, "lina": 1, "psup": 1, "zhaolei": 0}
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anon"])
+def test_analytics_figures_count_only_rows_in_scope(
+    role: str, setup: tuple[World, Ids], app_client: TestClient, sqlite_runtime: Runtime
+) -> None:
+    import json
+
+    from servicehub.analytics.rollup import run
+
+    run(sqlite_runtime)
+    login(app_client, role)
+    html = app_client.get("/analytics/trends?period=7d").text
+    found = re.search(
+        r'<script type="application/json" id="spec-trends-interactions">(.*?)</script>', html, re.S
+    )
+    assert found is not None
+    spec = json.loads(found.group(1))
+    mentions = next(s for s in spec["series"] if s["name"] == "@提及")
+    assert sum(mentions["data"]) == MENTIONS_SEEN[role]
+    rows = app_client.get("/analytics/rows?dataset=messages&period=7d").text
+    inhouse_ok = role in ("admin", "manager", "zhangwei")
+    partner_ok = role in ("admin", "manager", "lina", "psup")
+    assert (SECRET_INHOUSE in rows, SECRET_PARTNER in rows) == (inhouse_ok, partner_ok)

@@ -22,7 +22,7 @@ Platform routes (Weibo)
 statuses/mentions(/ids), comments/mentions, comments/to_me, comments/by_me, comments/show,
 comments/show_batch, comments/create, comments/reply, statuses/share, statuses/update (10014),
 statuses/repost, statuses/repost_timeline, statuses/user_timeline, statuses/count,
-statuses/show, users/show, friendships/followers(/ids), direct_messages(/sent),
+statuses/show, users/show, friendships/followers(/ids), friendships/friends, direct_messages(/sent),
 direct_messages/new, messages/reply, account/rate_limit_status, account/get_uid.
 
 Control API (``/_sim/``, JSON in and out)

@@ -192,6 +192,25 @@ async def followers(call: ApiCall) -> dict[str, Any]:
     }
 
 
+@routes.api("friendships/friends")
+async def friends(call: ApiCall) -> dict[str, Any]:
+    """The accounts the authorised user follows, most recently followed first (its own list only)."""
+    state = call.state
+    if call.target_user().uid != call.uid:
+        raise ApiError(21335)
+    followed = sorted(
+        state.following.get(call.uid, set()), key=lambda uid: -state.followers[uid].get(call.uid, 0.0)
+    )
+    page = cursor_page(followed, call.params, 50, 200)
+    users = [user_json(state, state.users[uid], call.uid, with_status=False) for uid in page.items]
+    return {
+        "users": users,
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
+        "total_number": page.total,
+    }
+
+
 @routes.api("friendships/followers/ids")
 async def follower_ids(call: ApiCall) -> dict[str, Any]:
     page = cursor_page(_followers_of_me(call), call.params, 500, 5000)

@@ -25,8 +25,10 @@ from servicehub.adapters.base import (
     CredentialField,
     Credentials,
     InboundItem,
+    ItemKind,
     MediaRef,
     MediaStream,
+    PayloadRule,
     PlatformConfig,
     ReplyTarget,
     SentRef,
@@ -72,6 +74,11 @@ class WeChatAdapter:
     text_rules: ClassVar[Mapping[str, TextRule]] = {
         "private_message": TextRule(TEXT_LIMIT_BYTES, "byte", "utf8_bytes", count_utf8_bytes),
     }
+    # Follow events arrive as pushes: Event subscribe / unsubscribe.
+    payload_rules: ClassVar[tuple[PayloadRule, ...]] = (
+        PayloadRule(ItemKind.EVENT, ("Event",), "follow", equals="subscribe"),
+        PayloadRule(ItemKind.EVENT, ("Event",), "unfollow", equals="unsubscribe"),
+    )
     # An official account is its own app: it is connected with what its console shows.
     credential_fields: ClassVar[tuple[CredentialField, ...]] = (
         CredentialField("display_name", "公众号名称", required=False),

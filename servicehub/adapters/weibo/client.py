@@ -27,12 +27,14 @@ from servicehub.adapters.base import (
     Horizon,
     InboundItem,
     ItemKind,
+    PayloadRule,
     PlatformConfig,
     PlatformUser,
     RateLimitStatus,
     ReplyTarget,
     SentRef,
     TextRule,
+    TieRule,
 )
 from servicehub.adapters.errors import (
     MalformedPayload,
@@ -62,6 +64,10 @@ LOOKUP_MAX_PAGES = 5
 DEFAULT_PAGE_SIZE = 100  # within every list endpoint's maximum (200); fewer calls per burst
 COUNT_BATCH = 100  # statuses/count takes at most 100 ids
 TOPIC_RE = re.compile(r"#[^#\s][^#]*#")
+# A screen name after @ (CJK, letters, digits, _ and -); "回复@x:" replies to x, "//@x:" passes
+# on x's post, any other @x mentions x.
+_REPLIED_USER = (("reply_comment", "user", "idstr"), ("reply_comment", "user", "id"))
+MENTION_RE = re.compile(r"(回复|//)?@([\u4e00-\u9fa5A-Za-z0-9_\-]{1,30})")
 
 ItemMapper = Callable[[Payload], InboundItem]
 
@@ -94,6 +100,33 @@ class WeiboAdapter:
         "post": TextRule(POST_LIMIT, "char", "weibo", weibo_length),
         "private_message": TextRule(MESSAGE_LIMIT, "char", "weibo", weibo_length),
     }
+
+    # A mention carrying the post it reposts is a repost; a comment carrying the comment it
+    # answers is a reply; fans-service events say follow / unfollow in data.subtype.
+    payload_rules: ClassVar[tuple[PayloadRule, ...]] = (
+        PayloadRule(ItemKind.MENTION, ("retweeted_status",), "repost"),
+        PayloadRule(ItemKind.COMMENT, ("reply_comment",), "reply"),
+        PayloadRule(ItemKind.COMMENT_MENTION, ("reply_comment",), "reply"),
+        PayloadRule(ItemKind.EVENT, ("data", "subtype"), "follow", equals="follow"),
+        PayloadRule(ItemKind.EVENT, ("data", "subtype"), "unfollow", equals="unfollow"),
+    )
+    tie_rules: ClassVar[tuple[TieRule, ...]] = (
+        TieRule(ItemKind.COMMENT, "reply", _REPLIED_USER),
+        TieRule(ItemKind.COMMENT_MENTION, "reply", _REPLIED_USER),
+        TieRule(
+            ItemKind.MENTION,
+            "repost",
+            (("retweeted_status", "user", "idstr"), ("retweeted_status", "user", "id")),
+        ),
+    )
+
+    @staticmethod
+    def text_ties(text: str) -> list[tuple[str, str]]:
+        """(tie, screen name) for every @name in a post or comment text."""
+        ties = []
+        for prefix, name in MENTION_RE.findall(text):
+            ties.append(({"回复": "reply", "//": "repost"}.get(prefix, "mention"), name))
+        return ties
 
     @classmethod
     def authorizer(
@@ -448,6 +481,15 @@ class WeiboAdapter:
             {"uid": self.creds.uid, "count": min(self.page_size, 200), "cursor": cursor, "trim_status": 1},
         )
         with parsing("friendships/followers"):
+            return mapping.follower_page_from(body)
+
+    def following(self, cursor: int = 0) -> FollowerPage:
+        """One page of the accounts this account follows (``friendships/friends``)."""
+        body = self._get(
+            "friendships/friends",
+            {"uid": self.creds.uid, "count": min(self.page_size, 200), "cursor": cursor, "trim_status": 1},
+        )
+        with parsing("friendships/friends"):
             return mapping.follower_page_from(body)
 
     def follower_ids(self, cursor: int = 0) -> FollowerIdPage:

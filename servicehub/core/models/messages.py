@@ -54,6 +54,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "kind", "platform_id"),
         Index("ix_messages_unrouted", "routed", "keep"),
+        # Analytics recomputes one account's days and pages through its rows by time.
+        Index("ix_messages_account_created", "account_id", "created_at"),
     )
 
 

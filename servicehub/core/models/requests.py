@@ -74,6 +74,8 @@ class ServiceRequest(Base):
     __table_args__ = (
         Index("ix_requests_queue", "state", "priority", "created_at"),
         Index("ix_requests_assignee", "assignee_id", "state"),
+        # Analytics re-reads the requests changed since it last looked.
+        Index("ix_requests_updated", "updated_at"),
         # At most one open request per conversation, even with several routers racing.
         Index(
             "uq_requests_open_thread",

@@ -202,6 +202,8 @@ def test_engagement_and_followers(control: httpx.Client, weibo: WeiboAdapter, ac
     assert (count.likes, count.reposts, count.comments) == (4, 2, 3)
     page = weibo.followers()
     assert page.total == 5
+    followed = weibo.following()  # friendships/friends: a new account follows no one yet
+    assert (followed.total, list(followed.users), followed.next_cursor) == (0, [], 0)
     assert weibo.get_uid() == account.uid
 
 
