@@ -344,9 +344,53 @@ class Replier(Protocol):
 
 @runtime_checkable
 class Publisher(Protocol):
+    """Posts on the account's own timeline (a Weibo post)."""
+
     def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef: ...
 
+
+@runtime_checkable
+class DirectMessenger(Protocol):
+    """Starts a private message to one follower (not an answer to an item: see :class:`Replier`).
+    Platforms allow it only inside a window after the follower last wrote (``dm_window``)."""
+
     def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceTag:
+    """A group of the account's followers as the platform itself keeps it (WeChat user tags):
+    what a mass send can address. ``count`` is the platform's own figure."""
+
+    tag_id: str
+    name: str
+    count: int
+
+
+@runtime_checkable
+class MassSender(Protocol):
+    """Sends one text to every follower carrying one of the account's own tags (WeChat 群发).
+
+    ``client_msg_id`` is the hub's key for this send: the platform refuses a second send with
+    the same key and names the first (WeChat 45065), so a retry never reaches anyone twice;
+    the adapter answers such a refusal with the first send's :class:`SentRef`.
+    """
+
+    def audience_tags(self) -> list[AudienceTag]: ...
+
+    def mass_send(self, tag_id: str, text: str, *, client_msg_id: str) -> SentRef: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublishProblem:
+    """Why a platform would refuse a text as a post, said before anything is queued.
+
+    ``code`` names the rule (``publish.problem.<code>`` in the locales: ``topic``, ``domain``,
+    ``too_long``), ``params`` what the message shows (the safe domains, the limit).
+    """
+
+    code: str
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -478,6 +522,14 @@ def replier(adapter: object) -> Replier:
 
 def publisher(adapter: object) -> Publisher:
     return cast(Publisher, _need(adapter, Publisher, "publish"))
+
+
+def direct_messenger(adapter: object) -> DirectMessenger:
+    return cast(DirectMessenger, _need(adapter, DirectMessenger, "send private messages"))
+
+
+def mass_sender(adapter: object) -> MassSender:
+    return cast(MassSender, _need(adapter, MassSender, "mass-send by tag"))
 
 
 def message_source(adapter: object) -> MessageSource:

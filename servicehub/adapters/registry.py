@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, cast
 
 import httpx
@@ -31,6 +32,7 @@ from servicehub.adapters.base import (
     FollowingReader,
     PayloadRule,
     PlatformConfig,
+    PublishProblem,
     Source,
     TextRule,
     TieRule,
@@ -150,3 +152,22 @@ def authorizer(config: PlatformConfig, transport: httpx.BaseTransport | None = N
     if make is None:
         raise Unsupported(f"{config.name} accounts are not connected through OAuth")
     return cast(Authorizer, make(config, transport=transport))
+
+
+def capable(platform: str, capability: type[Any]) -> bool:
+    """Whether ``platform``'s adapter has ``capability`` (a Protocol of ``base``), asked of
+    the class, so a form can offer only what each account can do before connecting to it."""
+    return issubclass(adapter_class(platform), capability)
+
+
+def dm_window(platform: str) -> timedelta | None:
+    """How long after a follower last wrote the platform lets the account message them
+    (None: the platform names no window)."""
+    window: timedelta | None = getattr(adapter_class(platform), "dm_window", None)
+    return window
+
+
+def post_problems(config: PlatformConfig, text: str) -> list[PublishProblem]:
+    """Why ``config``'s platform would refuse ``text`` as a post (empty: nothing known)."""
+    check = getattr(adapter_class(config.name), "post_problems", None)
+    return list(check(text, config)) if callable(check) else []

@@ -13,7 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from servicehub.adapters.base import Adapter, ReplyTarget, SentRef, publisher, replier
+from servicehub.adapters.base import (
+    Adapter,
+    ReplyTarget,
+    SentRef,
+    direct_messenger,
+    mass_sender,
+    publisher,
+    replier,
+)
 from servicehub.core.models import Account, OutboundKind, OutboundMessage
 from servicehub.core.runtime import Runtime
 
@@ -43,7 +51,7 @@ def _post(adapter: Adapter, row: OutboundMessage) -> SentRef:
 
 
 def _direct_message(adapter: Adapter, row: OutboundMessage) -> SentRef:
-    return publisher(adapter).send_direct_message(str(row.target["user_uid"]), row.text, client_ip=row.rip)
+    return direct_messenger(adapter).send_direct_message(str(row.target["user_uid"]), row.text, client_ip=row.rip)
 
 
 CONTACT = "servicehub.contact.channels"

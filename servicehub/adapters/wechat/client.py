@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -50,7 +50,7 @@ from servicehub.adapters.wechat import push, signing
 from servicehub.adapters.wechat.access_token import AccessTokenCache, SharedTokens
 from servicehub.adapters.wechat.crypto import MessageCrypto
 from servicehub.adapters.wechat.errcodes import TOKEN_INVALID, error_for
-from servicehub.adapters.wechat.reply_rules import TEXT_LIMIT_BYTES, check_text
+from servicehub.adapters.wechat.reply_rules import REPLY_WINDOW, TEXT_LIMIT_BYTES, check_text
 
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
@@ -71,6 +71,8 @@ class WeChatAdapter:
 
     platform = push.PLATFORM
     names: ClassVar[Mapping[str, str]] = {"zh-CN": "微信公众号", "en": "WeChat official account"}
+    # Customer-service messages reach a follower within 48 hours of their last interaction.
+    dm_window: ClassVar[timedelta] = REPLY_WINDOW
     text_rules: ClassVar[Mapping[str, TextRule]] = {
         "private_message": TextRule(TEXT_LIMIT_BYTES, "byte", "utf8_bytes", count_utf8_bytes),
     }

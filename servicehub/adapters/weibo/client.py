@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -30,6 +30,7 @@ from servicehub.adapters.base import (
     PayloadRule,
     PlatformConfig,
     PlatformUser,
+    PublishProblem,
     RateLimitStatus,
     ReplyTarget,
     SentRef,
@@ -127,6 +128,24 @@ class WeiboAdapter:
         for prefix, name in MENTION_RE.findall(text):
             ties.append(({"回复": "reply", "//": "repost"}.get(prefix, "mention"), name))
         return ties
+
+    # Private messages reach a fan inside 48 hours of their last message (fans service).
+    dm_window: ClassVar[timedelta] = timedelta(hours=48)
+
+    @staticmethod
+    def post_problems(text: str, config: PlatformConfig) -> list[PublishProblem]:
+        """Why ``statuses/share`` would refuse ``text``: longer than 140, a ``#话题#`` in it,
+        or no link on the app's safe domains (``share_domains``; unset: not checked here)."""
+        problems = []
+        length = weibo_length(text)
+        if length > POST_LIMIT:
+            problems.append(PublishProblem("too_long", {"limit": str(POST_LIMIT), "length": str(length)}))
+        if TOPIC_RE.search(text):
+            problems.append(PublishProblem("topic"))
+        domains = share_domains(config)
+        if domains and not any(_on_domain(url, domains) for url in URL_RE.findall(text)):
+            problems.append(PublishProblem("domain", {"domains": "、".join(domains)}))
+        return problems
 
     @classmethod
     def authorizer(
@@ -430,13 +449,11 @@ class WeiboAdapter:
     def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef:
         """Post through ``statuses/share`` (``statuses/update`` is closed since 2017: 10014)."""
         ensure_length(text, POST_LIMIT, "微博")
-        if TOPIC_RE.search(text):
-            raise Rejected("微博 statuses/share 不允许包含#话题词#")
-        domains = [
-            d.strip().lower() for d in self.config.extra.get("share_domains", "").split(",") if d.strip()
-        ]
-        if domains and not any(_on_domain(url, domains) for url in URL_RE.findall(text)):
-            raise Rejected(f"微博需包含安全域名下的链接 ({', '.join(domains)})")
+        for problem in self.post_problems(text, self.config):
+            if problem.code == "topic":
+                raise Rejected("微博 statuses/share 不允许包含#话题词#")
+            if problem.code == "domain":
+                raise Rejected(f"微博需包含安全域名下的链接 ({problem.params['domains']})")
         body = self._post("statuses/share", {"status": text}, client_ip=client_ip)
         with parsing("statuses/share"):
             return mapping.sent_ref(body, "status")
@@ -579,6 +596,11 @@ def _required(value: str | None, name: str, target: ReplyTarget) -> str:
     if not value:
         raise Rejected(f"Weibo reply target {target.kind} lacks {name}")
     return value
+
+
+def share_domains(config: PlatformConfig) -> list[str]:
+    """The app's safe domains (its console's 安全域名), from ``[platforms.weibo] share_domains``."""
+    return [d.strip().lower() for d in config.extra.get("share_domains", "").split(",") if d.strip()]
 
 
 def _on_domain(url: str, domains: list[str]) -> bool:

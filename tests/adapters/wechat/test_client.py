@@ -13,6 +13,7 @@ import pytest
 from servicehub.adapters.base import (
     CommentSource,
     Credentials,
+    DirectMessenger,
     MediaRef,
     MentionSource,
     MessageSource,
@@ -50,13 +51,14 @@ def sent_tokens(fake: Any) -> list[str]:
     return [r.url.params["access_token"] for r in fake.calls(SEND)]
 
 
-def test_capabilities_are_message_source_and_replier_only(make_adapter: MakeAdapter) -> None:
+def test_capabilities_are_pushes_replies_and_direct_messages(make_adapter: MakeAdapter) -> None:
     adapter = make_adapter()
     assert isinstance(adapter, MessageSource)
     assert isinstance(adapter, Replier)
     assert not isinstance(adapter, MentionSource)
     assert not isinstance(adapter, CommentSource)
-    assert not isinstance(adapter, Publisher)
+    assert not isinstance(adapter, Publisher)  # an official account has no timeline to post on
+    assert isinstance(adapter, DirectMessenger)
     assert all(source_fetcher(adapter, source) is None for source in Source)
 
 

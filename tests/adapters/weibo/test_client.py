@@ -12,6 +12,7 @@ import pytest
 from servicehub.adapters.base import (
     CommentSource,
     Credentials,
+    DirectMessenger,
     EngagementReader,
     FanGraphReader,
     ItemKind,
@@ -48,6 +49,7 @@ def test_registry_builds_the_adapter_with_every_capability(fake: FakeWeibo) -> N
         MessageSource,
         Replier,
         Publisher,
+        DirectMessenger,
         EngagementReader,
         FanGraphReader,
     ):
