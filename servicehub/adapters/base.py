@@ -430,6 +430,14 @@ class EngagementReader(Protocol):
 
 
 @runtime_checkable
+class RepostReader(Protocol):
+    """Lists the reposts of one of the account's posts (newest first, after ``since_id``):
+    what a publication draws besides comments, taken in like mentions."""
+
+    def repost_timeline(self, status_id: str, since_id: str | None = None) -> FetchResult: ...
+
+
+@runtime_checkable
 class FanGraphReader(Protocol):
     def followers(self, cursor: int = 0) -> FollowerPage: ...
 
@@ -547,6 +555,10 @@ def media_reader(adapter: object) -> MediaReader:
 
 def engagement_reader(adapter: object) -> EngagementReader:
     return cast(EngagementReader, _need(adapter, EngagementReader, "read engagement"))
+
+
+def repost_reader(adapter: object) -> RepostReader:
+    return cast(RepostReader, _need(adapter, RepostReader, "list reposts"))
 
 
 def fan_graph_reader(adapter: object) -> FanGraphReader:

@@ -33,6 +33,9 @@ KINDS = (
     "workorder_reopened",
     "workorder_closed",
     "lead_assigned",
+    "publication_review",
+    "publication_approved",
+    "publication_rejected",
 )
 
 
@@ -48,6 +51,7 @@ def notify(
     note_id: int | None = None,
     work_order_id: int | None = None,
     lead_id: int | None = None,
+    publication_id: int | None = None,
 ) -> list[int]:
     """Add one notification per user (never to the actor); returns who was told."""
     assert kind in KINDS, kind
@@ -63,6 +67,7 @@ def notify(
                 note_id=note_id,
                 work_order_id=work_order_id,
                 lead_id=lead_id,
+                publication_id=publication_id,
             )
         )
     if told:
@@ -83,6 +88,7 @@ class ShownNotification:
     note_id: int | None
     work_order_id: int | None
     lead_id: int | None
+    publication_id: int | None = None
 
     @property
     def href(self) -> str:
@@ -90,6 +96,8 @@ class ShownNotification:
             return f"/workorders/{self.work_order_id}"
         if self.lead_id is not None:
             return f"/leads/{self.lead_id}"
+        if self.publication_id is not None:
+            return f"/publish/{self.publication_id}"
         if self.request_id is not None:
             anchor = f"#note-{self.note_id}" if self.note_id is not None else ""
             return f"/requests/{self.request_id}{anchor}"
@@ -121,6 +129,7 @@ def latest(session: Session, who: Principal, limit: int = 50) -> list[ShownNotif
             n.note_id,
             n.work_order_id,
             n.lead_id,
+            n.publication_id,
         )
         for n, actor in rows
     ]

@@ -28,6 +28,7 @@ from servicehub.core.models import (
     Announcement,
     Assignment,
     AuditEvent,
+    ContactList,
     Customer,
     EngagementSnapshot,
     FanMonthly,
@@ -43,6 +44,8 @@ from servicehub.core.models import (
     MessageDaily,
     Organization,
     PostFact,
+    Publication,
+    PublicationAccount,
     RequestFact,
     RequestNote,
     RoutingPolicy,
@@ -55,6 +58,7 @@ from servicehub.core.models import (
     Snippet,
     Team,
     TieDaily,
+    TrackedPost,
     User,
     WorkOrder,
 )
@@ -78,6 +82,8 @@ FUNCTIONS: dict[str, str] = {
     "analytics.view": "查看统计分析",
     "export": "导出数据",
     "publish": "发布微博 / 私信",
+    "publish.unreviewed": "发布无需审核",
+    "publish.approve": "审核发布",
     "audit.view": "查看审计日志",
     "customer.set_tier": "设置客户 VIP 等级",
     "snippet.manage": "管理快捷回复",
@@ -231,6 +237,22 @@ def _lead_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return or_(SalesLead.owner_id == principal.user_id, SalesLead.created_by == principal.user_id)
 
 
+def _publication_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    """A publication is in scope when every account it goes out on is: one reaching an
+    account outside it is missing, whoever wrote it."""
+    outside = select(PublicationAccount.publication_id).where(
+        PublicationAccount.publication_id == Publication.id,
+        PublicationAccount.account_id.not_in(accounts_in_scope(principal, scope)),
+    )
+    return ~outside.exists()
+
+
+def _contact_list_clause(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    if scope is Scope.ORG:
+        return ContactList.org_id == principal.org_id
+    return ContactList.created_by == principal.user_id
+
+
 def _of_accounts(model: Any) -> Callable[[Principal, Scope], ColumnElement[bool]]:
     """Rows keyed by the account they count: the scope of that account."""
     return lambda p, s: model.account_id.in_(accounts_in_scope(p, s))
@@ -268,6 +290,9 @@ _CLAUSES: dict[type[Any], Callable[[Principal, Scope], ColumnElement[bool]]] = {
     ),
     WorkOrder: _work_order_clause,
     SalesLead: _lead_clause,
+    Publication: _publication_clause,
+    ContactList: _contact_list_clause,
+    TrackedPost: _of_accounts(TrackedPost),
     Snippet: lambda p, s: _audience_clause(Snippet.org_id, Snippet.team_id, p, s),
     Announcement: lambda p, s: _audience_clause(Announcement.org_id, Announcement.team_id, p, s),
     RequestNote: lambda p, s: RequestNote.request_id.in_(

@@ -13,6 +13,10 @@
   the workload within its company, write its announcements and snippets, and handle every
   work order sent to its company or its people.
 
+Publishing is ``publish`` on the accounts it goes out on. A partner operator's publication
+waits for someone holding ``publish.approve`` over all its accounts (their supervisor, a
+manager); ``publish.unreviewed`` publishes without that step (in-house operators).
+
 Work orders: opening one is ``request.transfer`` on the request; receiving one is
 ``workorder.handle`` -- scope ``own`` reaches orders sent to the user, their teams or their
 company, ``org`` everything sent into the company. Sales leads are ``lead.manage`` (a
@@ -41,6 +45,7 @@ _PARTNER_WORK = {
     "analytics.view": OWN,
     "workorder.handle": OWN,
     "lead.manage": ORG,
+    "publish": ORG,
 }
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
@@ -64,6 +69,7 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "announcement.manage": A,
             "workorder.handle": A,
             "lead.manage": A,
+            "publish.approve": A,
         },
     ),
     "operator": (
@@ -81,6 +87,7 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "account.view": ORG,
             "analytics.view": OWN,
             "publish": ORG,
+            "publish.unreviewed": ORG,
             "workorder.handle": OWN,
             "lead.manage": ORG,
         },
@@ -96,6 +103,8 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "workorder.handle": ORG,
             "snippet.manage": ORG,
             "announcement.manage": ORG,
+            "publish.unreviewed": ORG,
+            "publish.approve": ORG,
         },
     ),
 }

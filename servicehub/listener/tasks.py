@@ -10,6 +10,7 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import PollCursor
 from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
+from servicehub.listener import reactions  # noqa: F401 -- registers listener.take_reposts
 from servicehub.listener.poller import due_cursors, poll_cursor
 
 

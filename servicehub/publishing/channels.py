@@ -35,6 +35,9 @@ class Channel:
     audit: str  # "<audit>.sent", "<audit>.failed", "<audit>.retried"
     write: Write | None = None  # platform kinds: one call on the account's adapter
     deliver: str = ""  # other kinds: "module:function" that sends the row itself
+    # The platform refuses a second write with the row's send key and names the first (a
+    # WeChat mass send's clientmsgid): a try whose answer was lost is simply made again.
+    keyed: bool = False
 
     @property
     def on_platform(self) -> bool:
@@ -51,14 +54,23 @@ def _post(adapter: Adapter, row: OutboundMessage) -> SentRef:
 
 
 def _direct_message(adapter: Adapter, row: OutboundMessage) -> SentRef:
-    return direct_messenger(adapter).send_direct_message(str(row.target["user_uid"]), row.text, client_ip=row.rip)
+    return direct_messenger(adapter).send_direct_message(
+        str(row.target["user_uid"]), row.text, client_ip=row.rip
+    )
+
+
+def _mass(adapter: Adapter, row: OutboundMessage) -> SentRef:
+    return mass_sender(adapter).mass_send(
+        str(row.target["tag_id"]), row.text, client_msg_id=str(row.send_key)
+    )
 
 
 CONTACT = "servicehub.contact.channels"
 CHANNELS: dict[OutboundKind, Channel] = {
     OutboundKind.REPLY: Channel("request.reply", "reply", write=_reply),
-    OutboundKind.POST: Channel("publish", "reply", write=_post),
-    OutboundKind.DIRECT_MESSAGE: Channel("publish", "reply", write=_direct_message),
+    OutboundKind.POST: Channel("publish", "publish", write=_post),
+    OutboundKind.DIRECT_MESSAGE: Channel("publish", "publish", write=_direct_message),
+    OutboundKind.MASS: Channel("publish", "publish", write=_mass, keyed=True),
     OutboundKind.SMS: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_sms"),
     OutboundKind.MMS: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_sms"),
     OutboundKind.EMAIL: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_email"),
@@ -78,6 +90,6 @@ def target_of(row: OutboundMessage) -> ReplyTarget:
     """Where a platform row's write goes, as the adapter's read-back takes it."""
     if row.kind == OutboundKind.REPLY:
         return ReplyTarget(**row.target)
-    if row.kind == OutboundKind.POST:
-        return ReplyTarget(kind="post")
+    if row.kind in (OutboundKind.POST, OutboundKind.MASS):
+        return ReplyTarget(kind=str(row.kind))
     return ReplyTarget(kind="private_message", user_uid=str(row.target["user_uid"]))

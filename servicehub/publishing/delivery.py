@@ -41,9 +41,10 @@ from servicehub.adapters.errors import (
 )
 from servicehub.core import audit, metrics
 from servicehub.core.db import utcnow
-from servicehub.core.models import Account, DeliveryState, ErrorKind, Health, OutboundMessage
+from servicehub.core.models import Account, DeliveryState, ErrorKind, Health, OutboundKind, OutboundMessage
 from servicehub.core.runtime import Runtime
 from servicehub.publishing.channels import CHANNELS, deliverer, target_of
+from servicehub.publishing.tracking import follow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def attempt(session: Session, runtime: Runtime, account: Account, row: OutboundM
             ref = deliverer(channel.deliver)(runtime, account, row)
         else:
             with connected(runtime, account) as adapter:
-                if row.in_doubt and _reconciled(session, adapter, account, row):
+                if row.in_doubt and not channel.keyed and _reconciled(session, adapter, account, row):
                     return
                 ref = channel.write(adapter, row)
     except PlatformError as exc:
@@ -139,6 +140,8 @@ def sent(
     )
     if channel.on_platform:
         _recovered(session, account)
+    if row.kind == OutboundKind.POST and row.platform_id:
+        follow(session, account, row)
 
 
 def _recovered(session: Session, account: Account) -> None:
@@ -191,7 +194,7 @@ def failed(
     waits = isinstance(exc, TokenExpired | RateLimited)  # on the account, not on this message
     if channel.on_platform and _may_have_arrived(exc):
         row.in_doubt = True
-        if _lookup(adapter) is None:  # nothing can tell later whether it arrived
+        if not channel.keyed and _lookup(adapter) is None:  # nothing can tell later whether it arrived
             _unknown(session, row, exc)
             return
     if isinstance(exc, Unconfirmed):  # the gateway may have it: a person decides

@@ -44,6 +44,7 @@ from servicehub.core.models import (
     Message,
     OutboundKind,
     OutboundMessage,
+    Publication,
     RequestState,
     ServiceRequest,
 )
@@ -138,6 +139,8 @@ def _tell(session: Session, runtime: Runtime, outbound: OutboundMessage) -> None
         runtime.publish_on_commit(
             session, {"type": "request", "request_id": outbound.request_id, "account_id": outbound.account_id}
         )
+    if outbound.publication_id is not None:
+        runtime.publish_on_commit(session, {"type": "publication", "publication_id": outbound.publication_id})
 
 
 def do_retry_outbound(
@@ -164,6 +167,28 @@ def do_retry_outbound(
     audit.record(session, f"{channel.audit}.retried", "outbound", outbound.id, by=who, before=str(before))
     enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
     _tell(session, runtime, outbound)
+
+
+def do_retry_target(session: Session, runtime: Runtime, who: Principal, outbound_id: int) -> OutboundMessage:
+    """Send one failed or unknown target of a publication again. Unlike a reply's retry, the
+    platform is read back first (``in_doubt``): whether the earlier try arrived is checked,
+    not assumed, so a retry after a crash never posts twice."""
+    outbound = session.get(OutboundMessage, outbound_id)
+    if outbound is None or outbound.publication_id is None:
+        raise NotVisible(f"outbound {outbound_id}")
+    access(session, who, Publication, outbound.publication_id, "publish")
+    if outbound.state not in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
+        raise ActionError("not_retryable", f"message {outbound_id} is {outbound.state}")
+    if outbound.error_kind == ErrorKind.WINDOW_CLOSED and outbound.attempts == 0:
+        raise ActionError("not_retryable", "the customer is outside the platform's window")
+    before = outbound.state
+    outbound.in_doubt = outbound.in_doubt or outbound.attempts > 0
+    outbound.state, outbound.attempts = DeliveryState.QUEUED, 0
+    outbound.error, outbound.error_kind = "", None
+    audit.record(session, "publish.retried", "outbound", outbound.id, by=who, before=str(before))
+    enqueue_on_commit(session, runtime.tasks, "publishing.send", outbound_id=outbound.id)
+    runtime.publish_on_commit(session, {"type": "publication", "publication_id": outbound.publication_id})
+    return outbound
 
 
 def claim(runtime: Runtime, outbound_id: int) -> bool:
@@ -222,13 +247,25 @@ def sweep_interrupted(runtime: Runtime, now: datetime | None = None) -> list[int
             )
         )
         for outbound in stuck:
-            settle(
-                session,
-                outbound,
-                DeliveryState.UNKNOWN,
-                ErrorKind.INTERRUPTED,
-                "sending was interrupted; check on the platform whether it arrived",
-            )
+            if outbound.publication_id is not None and CHANNELS[outbound.kind].on_platform:
+                # A publication's target is read back before it is sent again (or sent
+                # again under its own key): no one needs to check it by hand.
+                outbound.in_doubt = True
+                settle(
+                    session,
+                    outbound,
+                    DeliveryState.RETRY,
+                    ErrorKind.INTERRUPTED,
+                    "sending was interrupted; the platform is checked before it is sent again",
+                )
+            else:
+                settle(
+                    session,
+                    outbound,
+                    DeliveryState.UNKNOWN,
+                    ErrorKind.INTERRUPTED,
+                    "sending was interrupted; check on the platform whether it arrived",
+                )
             _tell(session, runtime, outbound)
         return [o.id for o in stuck]
 

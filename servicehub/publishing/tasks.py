@@ -1,11 +1,14 @@
 """Publishing tasks: send one outbox row; periodically retry the ones that failed softly and
-settle the ones whose sender was interrupted."""
+settle the ones whose sender was interrupted; release scheduled publications; sample the
+engagement of sent posts."""
 
 from __future__ import annotations
 
 from servicehub.core.runtime import get_runtime
 from servicehub.core.tasks import task
 from servicehub.publishing.outbox import due_for_retry, send_outbound, sweep_interrupted
+from servicehub.publishing.release import release_due
+from servicehub.publishing.tracking import track_due
 
 
 @task("publishing.send")
@@ -27,3 +30,13 @@ def send_due() -> int:
 @task("publishing.sweep_interrupted", every=60.0)
 def sweep() -> int:
     return len(sweep_interrupted(get_runtime()))
+
+
+@task("publishing.release_due", every=10.0)
+def release() -> int:
+    return len(release_due(get_runtime()))
+
+
+@task("publishing.track", every=20.0)
+def track() -> int:
+    return track_due(get_runtime()).calls

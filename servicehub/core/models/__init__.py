@@ -51,6 +51,16 @@ from servicehub.core.models.outbound import (
     OutboundKind,
     OutboundMessage,
 )
+from servicehub.core.models.publishing import (
+    EDITABLE_STATES,
+    Category,
+    ContactList,
+    ContactListMember,
+    Publication,
+    PublicationAccount,
+    PublicationState,
+    TrackedPost,
+)
 from servicehub.core.models.requests import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -74,6 +84,7 @@ from servicehub.core.models.workorders import WorkOrder, WorkOrderKind, WorkOrde
 __all__ = [
     "CLOSED_STATES",
     "CONTACT_KINDS",
+    "EDITABLE_STATES",
     "OPEN_STATES",
     "PLATFORM_KINDS",
     "Account",
@@ -85,6 +96,9 @@ __all__ = [
     "AnnouncementRead",
     "Assignment",
     "AuditEvent",
+    "Category",
+    "ContactList",
+    "ContactListMember",
     "CrmEntry",
     "Customer",
     "CustomerIdentity",
@@ -116,6 +130,9 @@ __all__ = [
     "PostFact",
     "Presence",
     "Priority",
+    "Publication",
+    "PublicationAccount",
+    "PublicationState",
     "RequestFact",
     "RequestNote",
     "RequestState",
@@ -132,6 +149,7 @@ __all__ = [
     "Strategy",
     "Team",
     "TieDaily",
+    "TrackedPost",
     "User",
     "WebSession",
     "WorkOrder",

@@ -17,13 +17,14 @@ class OutboundKind(enum.StrEnum):
     REPLY = "reply"
     POST = "post"
     DIRECT_MESSAGE = "dm"
+    MASS = "mass"  # one text to every follower in one of the account's platform tags (WeChat)
     SMS = "sms"
     MMS = "mms"
     EMAIL = "email"
 
 
 # Sent through an account's platform adapter / through a contact channel (SMS gateway, SMTP).
-PLATFORM_KINDS = (OutboundKind.REPLY, OutboundKind.POST, OutboundKind.DIRECT_MESSAGE)
+PLATFORM_KINDS = (OutboundKind.REPLY, OutboundKind.POST, OutboundKind.DIRECT_MESSAGE, OutboundKind.MASS)
 CONTACT_KINDS = (OutboundKind.SMS, OutboundKind.MMS, OutboundKind.EMAIL)
 
 
@@ -65,6 +66,8 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    # The publication this post or message is one target of (None: a reply or a contact).
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), index=True)
     kind: Mapped[OutboundKind] = mapped_column(String(8))
     target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     text: Mapped[str] = mapped_column(Text)

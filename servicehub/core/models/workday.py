@@ -84,6 +84,7 @@ class Notification(Base):
     note_id: Mapped[int | None] = mapped_column(ForeignKey("request_notes.id", ondelete="CASCADE"))
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("sales_leads.id", ondelete="CASCADE"))
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
