@@ -122,10 +122,9 @@ def test_a_post_the_platform_would_refuse_says_why_per_account_and_queues_nothin
     assert refused.value.code == "publish_problems"
     problems = refused.value.params["problems"]
     assert isinstance(problems, list)
-    assert sorted((p.account_id, p.code) for p in problems) == sorted(
-        [(w.inhouse_account_id, "topic"), (w.inhouse_account_id, "domain")]
-        + [(w.partner_account_id, "topic"), (w.partner_account_id, "domain")]
-    )
+    both = (w.inhouse_account_id, w.partner_account_id)
+    expected = [(a, code) for a in both for code in ("topic", "domain")]
+    assert sorted((p.account_id, p.code) for p in problems) == sorted(expected)
     with hub.runtime.sessions() as s:
         assert s.scalars(select(Publication)).first() is None
     assert _shares(hub) == []
