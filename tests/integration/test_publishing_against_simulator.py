@@ -41,6 +41,7 @@ from servicehub.publishing.audiences import ListRule, do_add_members, do_save_li
 from servicehub.publishing.compose import Draft, TargetSpec
 from servicehub.publishing.outbox import send_outbound, sweep_interrupted
 from servicehub.publishing.publications import access_publication, do_review, do_submit
+from servicehub.publishing.monitor import monitor
 from servicehub.publishing.release import release_due
 from servicehub.publishing.tracking import TRACKING, track_due
 from tests.factories import principal_of
@@ -385,3 +386,34 @@ def test_a_rate_limit_storm_while_tracking_leaves_service_polling_unharmed(hub: 
     hub.sim_call("POST", "/_sim/faults", clear=True)
     resumed = track_due(hub.runtime, now=start + timedelta(minutes=10))
     assert (resumed.calls, resumed.sampled) == (1, 1)
+
+
+def test_the_monitor_shows_deliveries_counts_replies_and_the_requests_they_caused(hub: LiveHub) -> None:
+    row = _one_post(hub)
+    assert row.sent_at is not None and row.publication_id is not None
+    text = "办了这个流量包网速反而更慢了，太坑了，请回电13812345678"
+    hub.sim_call("POST", "/_sim/comments", account_uid=UID, status_id=row.platform_id, text=text)
+    hub.sim_call("POST", "/_sim/comments", account_uid=UID, status_id=row.platform_id, text="[赞][赞]")
+    hub.sim_call("POST", "/_sim/engagement", status_id=row.platform_id, likes=4)
+    with hub.runtime.sessions() as s:
+        cursor = s.scalars(
+            select(PollCursor.id).where(
+                PollCursor.account_id == hub.world.inhouse_account_id, PollCursor.source == "comments_to_me"
+            )
+        ).one()
+    assert poll_cursor(hub.runtime, cursor).error == ""
+    track_due(hub.runtime, now=row.sent_at + timedelta(minutes=1))
+    with hub.runtime.sessions() as s:
+        view = monitor(s, principal_of(s, hub.world.operator_id), row.publication_id)
+        approver = monitor(s, principal_of(s, hub.world.manager_id), row.publication_id)
+        with pytest.raises(NotVisible):
+            monitor(s, principal_of(s, hub.world.partner_id), row.publication_id)
+    assert [(d.account, d.state) for d in view.deliveries] == [("中国联通客服", "sent")]
+    [samples] = view.series.values()
+    assert [(x.comments, x.likes) for x in samples] == [(2, 4)]
+    assert view.reaction_count == 2
+    complaint = next(r for r in view.reactions if r.text == text)
+    assert complaint.kind == "comment" and complaint.sentiment == "negative"
+    assert complaint.request_id is not None
+    assert [request_id for request_id, _, _ in view.requests] == [complaint.request_id]
+    assert {r.message_id for r in approver.reactions} == {r.message_id for r in view.reactions}
