@@ -39,9 +39,9 @@ from servicehub.listener.poller import poll_cursor
 from servicehub.publishing import delivery
 from servicehub.publishing.audiences import ListRule, do_add_members, do_save_list
 from servicehub.publishing.compose import Draft, TargetSpec
+from servicehub.publishing.monitor import monitor
 from servicehub.publishing.outbox import send_outbound, sweep_interrupted
 from servicehub.publishing.publications import access_publication, do_review, do_submit
-from servicehub.publishing.monitor import monitor
 from servicehub.publishing.release import release_due
 from servicehub.publishing.tracking import TRACKING, track_due
 from tests.factories import principal_of
