@@ -56,13 +56,13 @@ log = logging.getLogger(__name__)
 
 MONTHS = 6
 MARK = "hist-"  # platform ids (and thread keys) of history rows
-CATEGORIES = ("服务公告", "促销活动", "资费说明", "节日问候", "网络维护")
-POST_TEXTS = {
-    "服务公告": "【服务公告】本周六凌晨 2:00-5:00 系统升级，期间话费查询暂停，敬请谅解。",
-    "促销活动": "【限时优惠】5G 畅爽套餐新用户首月 5 折，详情点击 http://10010.com/5g",
-    "资费说明": "【资费说明】国际漫游流量包按天计费，出境前请在 APP 开通。",
-    "节日问候": "【节日快乐】感谢一路相伴，祝您节日快乐！",
-    "网络维护": "【网络维护】部分地区宽带今晚割接，预计 1 小时内恢复。",
+CATEGORIES = ("announcement", "promotion", "knowledge", "other", "service_notice")
+POST_TEXTS = {  # by publication category (``Category``)
+    "announcement": "【服务公告】本周六凌晨 2:00-5:00 系统升级，期间话费查询暂停，敬请谅解。",
+    "promotion": "【限时优惠】5G 畅爽套餐新用户首月 5 折，详情点击 http://10010.com/5g",
+    "knowledge": "【资费说明】国际漫游流量包按天计费，出境前请在 APP 开通。",
+    "other": "【节日快乐】感谢一路相伴，祝您节日快乐！",
+    "service_notice": "【网络维护】部分地区宽带今晚割接，预计 1 小时内恢复。",
 }
 CHINA = timezone(timedelta(hours=8))  # the demo's customers write in China time
 FOLLOWED = (("中国联通", 8_500_000), ("联通5G", 1_200_000), ("联通宽带", 430_000), ("沃派", 260_000))
@@ -483,7 +483,7 @@ def _fans_and_posts(
             }
         )
         evening = 1.6 if 18 <= sent.hour <= 21 else 1.0
-        appeal = {"促销活动": 2.2, "节日问候": 1.5}.get(category, 1.0) * evening
+        appeal = {"promotion": 2.2, "other": 1.5}.get(category, 1.0) * evening
         for hours in (2, 24):
             if sent + timedelta(hours=hours) < now:
                 grow = 0.6 if hours == 2 else 1.0

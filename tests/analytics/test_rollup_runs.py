@@ -143,7 +143,7 @@ def test_drill_down_pages_by_keyset_and_masks_for_who_may_not_see_phones(runtime
 def test_posts_count_their_latest_engagement_by_local_hour(runtime: Runtime) -> None:
     world = build_world(runtime)
     with runtime.sessions.begin() as s:
-        for i, (hour, category) in enumerate(((20, "促销活动"), (20, "促销活动"), (9, "服务公告"))):
+        for i, (hour, category) in enumerate(((20, "promotion"), (20, "promotion"), (9, "announcement"))):
             post = OutboundMessage(
                 account_id=world.inhouse_account_id,
                 kind="post",
@@ -173,6 +173,12 @@ def test_posts_count_their_latest_engagement_by_local_hour(runtime: Runtime) -> 
     assert board.extra["best_hours"] == [20]  # 30 reposts a post at 20:00 (10 and 20 + 30 / 2)
     engagement = board.charts[0].series[0].data  # reposts, latest sample of each post
     assert sum(v or 0 for v in engagement) == 10 + 20 + 30
+    categories = board.charts[3]
+    assert categories.category_keys  # shown in the reader's language, not as codes
+    assert dict(zip(categories.categories, categories.series[0].data, strict=True)) == {
+        "publish.category.promotion": 2,
+        "publish.category.announcement": 1,
+    }
 
 
 def test_a_follower_snapshot_counts_fans_not_seen_before(runtime: Runtime) -> None:
