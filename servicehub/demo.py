@@ -81,8 +81,9 @@ class DemoSimulator:
     @classmethod
     def start(cls, settings: Settings) -> DemoSimulator:
         cfg = settings.simulator
-        # An official account hears from a great many people, most of them once in a while.
-        config = SimConfig(seed=cfg.seed, customers=DEMO_CUSTOMERS, customer_skew=0.5)
+        # An official account hears from a great many people, most of them once in a while;
+        # what it publishes draws likes, comments and reposts within the first minute.
+        config = SimConfig(seed=cfg.seed, customers=DEMO_CUSTOMERS, customer_skew=0.5, reactions=True)
         return cls(run_simulator_in_thread(cfg.host, cfg.port, seed=cfg.seed, rate=0.0, config=config))
 
     def platform_settings(

@@ -31,6 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--ip-limit", type=int, default=None, help="calls per client IP per hour (default 10000)")
     p.add_argument("--token-ttl", type=int, default=None, help="token lifetime in seconds (default 7 days)")
+    p.add_argument(
+        "--reactions", action="store_true", help="the hub's posts draw likes, comments and reposts"
+    )
+    p.add_argument(
+        "--reaction-intensity", type=float, default=None, help="how many reactions a post draws (default 1)"
+    )
     p.add_argument("--no-default-account", action="store_true")
     p.add_argument("--screen-name", default=None, help="default account's screen name")
     p.add_argument("--app-key", default=None)
@@ -40,7 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> SimConfig:
-    config = SimConfig(seed=args.seed, traffic_rate=args.rate)
+    config = SimConfig(seed=args.seed, traffic_rate=args.rate, reactions=args.reactions)
+    if args.reaction_intensity is not None:
+        config.reaction_intensity = args.reaction_intensity
     if args.token_ttl is not None:
         config.token_ttl = args.token_ttl
     for flag, name in (

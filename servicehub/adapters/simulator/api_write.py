@@ -3,7 +3,8 @@
 Every success is also written to the outbox so tests and the demo can see exactly what
 the hub sent. Content rules match Weibo's: 140 汉字 (ASCII half, links 10), no repeat of
 one's own previous comment (20019) or post (20111), links rewritten to t.cn, and
-``statuses/share`` only with a link on the app's 安全域名 and without #话题#.
+``statuses/share`` only with a link on the app's 安全域名 and without #话题#; a shared post
+then draws customers' reactions when they are on (:mod:`.reactions`).
 ``statuses/update`` has been closed to third-party apps since 2017 (10014).
 """
 
@@ -139,6 +140,7 @@ async def statuses_share(call: ApiCall) -> dict[str, Any]:
             result_id=status.id,
             result=result,
         )
+    call.sim.reactions.on_hub_post(status)  # customers start reacting to it (when on)
     return result
 
 

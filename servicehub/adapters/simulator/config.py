@@ -1,4 +1,4 @@
-"""Tunable numbers of the simulator: quotas, token lifetime, push timing, traffic.
+"""Tunable numbers of the simulator: quotas, token lifetime, push timing, traffic, reactions.
 
 Kept apart from the state so the CLI, the thread runner and ``/_sim/limits`` all change one
 object, and so tests can make fans-service pushes fail fast instead of waiting Weibo's 5 s.
@@ -53,3 +53,7 @@ class SimConfig:
     default_followers: int = 60  # customers that follow a newly created account
     seed_posts: int = 3  # announcements a new account starts with (comment targets)
     default_safe_domains: tuple[str, ...] = ("example.com", "10010.com")
+    # Reactions to the hub's own posts (likes, comments, reposts over a few minutes; see
+    # :mod:`.reactions`): off unless asked for, so tests count exactly; the demo turns them on.
+    reactions: bool = False
+    reaction_intensity: float = 1.0  # 1 = about 24 likes, 8 comments and 4 reposts a post

@@ -1,4 +1,4 @@
-"""The simulator as one object: state, clock, quotas, faults, push client and traffic.
+"""The simulator as one object: state, clock, quotas, faults, push client, traffic, reactions.
 
 Handlers reach it as ``request.app[SIM_KEY]``. The injection methods here are shared by
 the control API and the traffic generator, so a hand-made mention and a generated one
@@ -34,6 +34,7 @@ from servicehub.adapters.simulator.models import (
 )
 from servicehub.adapters.simulator.push import Pusher
 from servicehub.adapters.simulator.quotas import QuotaBook
+from servicehub.adapters.simulator.reactions import Reactions
 from servicehub.adapters.simulator.render import push_body, push_json
 from servicehub.adapters.simulator.state import SimState
 from servicehub.adapters.simulator.traffic import TrafficRunner
@@ -77,6 +78,7 @@ class Simulator:
         self.faults = Faults(self.config.seed)
         self.pusher = Pusher(self.config, self.clock)
         self.traffic = TrafficRunner(self, self.config.seed, self.config.traffic_rate)
+        self.reactions = Reactions(self)
         self._pick = random.Random(f"control:{self.config.seed}")
 
     # -- accounts ---------------------------------------------------------------------
@@ -194,6 +196,7 @@ class Simulator:
         self.quotas.reset()
         self.faults.clear()
         self.traffic.reset_plan()
+        self.reactions.clear()
         if not keep_accounts:
             return
         self.state.apps.update(old.apps)

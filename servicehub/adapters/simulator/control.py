@@ -37,6 +37,7 @@ async def state_summary(request: web.Request) -> web.Response:
             "seed": sim.config.seed,
             "now": sim.clock.now(),
             "traffic": sim.traffic.status(),
+            "reactions": sim.reactions.status(),
         }
     )
 
@@ -146,6 +147,7 @@ async def clock(request: web.Request) -> web.Response:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
             raise ControlError("advance_seconds must be a non-negative number")
         sim.clock.advance(float(seconds))
+        sim.reactions.run_due()  # reactions the jump passed happen now
     now = sim.clock.now()
     return ok({"now": now, "created_at": weibo_date(now), "offset_seconds": sim.clock.offset})
 

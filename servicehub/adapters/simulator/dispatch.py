@@ -184,7 +184,8 @@ class Dispatcher:
                 raise ApiError(10021)
             params = await read_params(request)
             token = authenticate(sim, token_value(request, params))
-            injected = sim.faults.injected_error(path)
+            sim.reactions.run_due()  # what the simulated clock has passed has happened
+            injected = sim.faults.injected_error(path, token.uid)
             if injected is not None:  # e.g. 10024 names the API: "User requests for (/x) out of ..."
                 raise ApiError(injected, *([f"/{name}"] if ERRORS[injected][1].count("%s") == 1 else []))
             if route.counted:

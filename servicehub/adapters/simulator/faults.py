@@ -9,8 +9,11 @@ live in the control API, not here.
 it -- and then loses the answer: a 5xx in its place (``lose_ack = "5xx"``), or the answer
 held back ``ack_delay_ms`` so the client times out first (``"timeout"``).
 ``errors`` are Weibo error codes answered on chosen APIs before anything is done, each
-``{"path": "/2/comments/to_me.json", "code": 10024, "times": 2}`` (``times`` left out:
-until cleared): the rate limits 10022/10023/10024/20016, 10014 for a missing permission...
+``{"path": "/2/comments/to_me.json", "code": 10024, "times": 2, "uid": "190253…"}``
+(``times`` left out: until cleared; ``uid`` left out: every account's calls, else only the
+calls made with that account's tokens): the rate limits 10022/10023/10024/20016, 10014
+for a missing permission... A rate-limit storm on one API of one account (``statuses/count``
+refused while ``comments/to_me`` answers) is one such rule.
 """
 
 from __future__ import annotations
@@ -78,13 +81,14 @@ class Faults:
                 raise ValueError(f"{name} must be a non-negative integer")
         for name, value in values.items():
             if name == "errors":
-                value = [dict(rule) for rule in value]
+                value = [_normal_rule(rule) for rule in value]
             setattr(self.settings, name, float(value) if name.endswith("_rate") else value)
 
-    def injected_error(self, path: str) -> int | None:
-        """The error code an ``errors`` rule answers ``path`` with (counting it down), if any."""
+    def injected_error(self, path: str, uid: int | None = None) -> int | None:
+        """The error code an ``errors`` rule answers ``path`` called by account ``uid`` with
+        (counting it down), if any."""
         for rule in self.settings.errors:
-            if path != rule["path"]:
+            if path != rule["path"] or rule.get("uid") not in (None, str(uid)):
                 continue
             times = rule.get("times")
             if times is None:
@@ -165,6 +169,17 @@ def _check_errors(value: Any) -> None:
         times = rule.get("times")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
             raise ValueError("times must be a non-negative integer")
+        uid = rule.get("uid")
+        if uid is not None and (isinstance(uid, bool) or not str(uid).strip().isdigit()):
+            raise ValueError("uid must be an account's numeric uid")
+
+
+def _normal_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an ``errors`` rule with its ``uid`` (if any) as a string, as ids go out."""
+    out = dict(rule)
+    if out.get("uid") is not None:
+        out["uid"] = str(out["uid"]).strip()
+    return out
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

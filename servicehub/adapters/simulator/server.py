@@ -22,6 +22,7 @@ from servicehub.adapters.simulator.context import SIM_KEY, Simulator
 from servicehub.adapters.simulator.control import register_control
 from servicehub.adapters.simulator.control_inject import register_injection
 from servicehub.adapters.simulator.control_io import control_errors
+from servicehub.adapters.simulator.control_reactions import register_reactions
 from servicehub.adapters.simulator.dispatch import Dispatcher
 from servicehub.adapters.simulator.faults import FAULTS_KEY, fault_middleware
 from servicehub.adapters.simulator.oauth import register_oauth
@@ -39,6 +40,7 @@ def create_app(sim: Simulator | None = None) -> web.Application:
     Dispatcher([api_read.routes, api_write.routes, api_messages.routes]).register(app)
     register_control(app)
     register_injection(app)
+    register_reactions(app)
     register_wechat(app)
     app.on_startup.append(_start_background)
     app.on_cleanup.append(_stop_background)
@@ -47,11 +49,13 @@ def create_app(sim: Simulator | None = None) -> web.Application:
 
 async def _start_background(app: web.Application) -> None:
     app[SIM_KEY].traffic.start()
+    app[SIM_KEY].reactions.start()
 
 
 async def _stop_background(app: web.Application) -> None:
     sim = app[SIM_KEY]
     await sim.traffic.stop()
+    await sim.reactions.stop()
     await sim.pusher.close()
 
 

@@ -1,8 +1,12 @@
-"""The WeChat official-account adapter: signed XML pushes in, customer-service messages out.
+"""The WeChat official-account adapter: signed XML pushes in, customer-service messages and
+mass sends out.
 
-It is a :class:`~servicehub.adapters.base.MessageSource` and a
-:class:`~servicehub.adapters.base.Replier` and nothing else: WeChat has no mentions,
-no comments to poll and no public posts, so it offers none of those capabilities and the
+It is a :class:`~servicehub.adapters.base.MessageSource`, a
+:class:`~servicehub.adapters.base.Replier` and
+:class:`~servicehub.adapters.base.DirectMessenger` (customer-service messages inside the
+48-hour window), a :class:`~servicehub.adapters.base.MassSender` (群发 to a user tag) and a
+:class:`~servicehub.adapters.base.MediaReader`, and nothing else: WeChat has no mentions, no
+comments to poll and no public posts, so it offers none of those capabilities and the
 listener and publisher see that through ``isinstance`` checks.
 """
 
@@ -22,6 +26,7 @@ import httpx
 
 from servicehub.adapters.base import (
     AppConnection,
+    AudienceTag,
     CredentialField,
     Credentials,
     InboundItem,
@@ -46,11 +51,16 @@ from servicehub.adapters.errors import (
     Unavailable,
 )
 from servicehub.adapters.http import http_client
-from servicehub.adapters.wechat import push, signing
+from servicehub.adapters.wechat import mass, push, signing
 from servicehub.adapters.wechat.access_token import AccessTokenCache, SharedTokens
 from servicehub.adapters.wechat.crypto import MessageCrypto
-from servicehub.adapters.wechat.errcodes import TOKEN_INVALID, error_for
-from servicehub.adapters.wechat.reply_rules import REPLY_WINDOW, TEXT_LIMIT_BYTES, check_text
+from servicehub.adapters.wechat.errcodes import CLIENTMSGID_EXISTS, TOKEN_INVALID, error_for
+from servicehub.adapters.wechat.reply_rules import (
+    MASS_TEXT_LIMIT_BYTES,
+    REPLY_WINDOW,
+    TEXT_LIMIT_BYTES,
+    check_text,
+)
 
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
@@ -75,6 +85,7 @@ class WeChatAdapter:
     dm_window: ClassVar[timedelta] = REPLY_WINDOW
     text_rules: ClassVar[Mapping[str, TextRule]] = {
         "private_message": TextRule(TEXT_LIMIT_BYTES, "byte", "utf8_bytes", count_utf8_bytes),
+        "mass": TextRule(MASS_TEXT_LIMIT_BYTES, "byte", "utf8_bytes", count_utf8_bytes),
     }
     # Follow events arrive as pushes: Event subscribe / unsubscribe.
     payload_rules: ClassVar[tuple[PayloadRule, ...]] = (
@@ -218,6 +229,27 @@ class WeChatAdapter:
         platform_id = str(msgid) if msgid else f"wx-local-{uuid.uuid4().hex}"
         return SentRef(platform_id=platform_id, text=text, created_at=self._now())
 
+    # -- mass send out (MassSender) ---------------------------------------------------------
+
+    def audience_tags(self) -> list[AudienceTag]:
+        """The account's user tags with WeChat's own fan counts (``tags/get``), 星标组 included."""
+        return mass.tags_from(self._call(mass.TAGS_GET_PATH, None, method="GET"))
+
+    def mass_send(self, tag_id: str, text: str, *, client_msg_id: str) -> SentRef:
+        """Send ``text`` to every follower carrying tag ``tag_id`` (``mass/sendall``, text).
+
+        ``client_msg_id`` goes out as WeChat's ``clientmsgid``: a send whose answer was lost
+        may simply be sent again with the same key, because WeChat refuses the repeat with
+        45065 and names the first send's ``msg_id`` -- answered here as that send's
+        :class:`SentRef`, not as an error. (WeChat looks a mass send up by msg_id only, never
+        by clientmsgid, so there is no ``find_sent`` for it: the key is what makes a resend
+        safe.) ``platform_id`` is the ``msg_id``; WeChat carries the job out after answering.
+        The day's allowance spent (45028) is :class:`RateLimited` until Beijing midnight.
+        """
+        body = mass.sendall_body(tag_id, text, client_msg_id)
+        data = self._call(mass.MASS_SENDALL_PATH, body, tolerate=frozenset({CLIENTMSGID_EXISTS}))
+        return mass.sent_ref(data, text, self._now())
+
     # -- media in (MediaReader) ------------------------------------------------------------
 
     def open_media(self, media: MediaRef) -> MediaStream:
@@ -295,23 +327,36 @@ class WeChatAdapter:
             raise MalformedPayload("token answer lacks access_token/expires_in", request=TOKEN_PATH)
         return token, float(expires_in)
 
-    def _call(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """POST JSON with the access token; on a stale token refresh once and retry once."""
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    def _call(
+        self,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        method: str = "POST",
+        tolerate: frozenset[int] = frozenset(),
+    ) -> dict[str, Any]:
+        """Call with the access token (POST: JSON ``payload``); on a stale token refresh once
+        and retry once. Errcodes in ``tolerate`` come back as data instead of errors."""
+        body = None if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
         token = self._tokens.get()
         try:
-            return self._exchange("POST", path, {"access_token": token}, body)
+            return self._exchange(method, path, {"access_token": token}, body, tolerate)
         except TokenExpired as exc:
             if exc.code not in TOKEN_INVALID:
                 raise
             self._tokens.invalidate(token)
-        return self._exchange("POST", path, {"access_token": self._tokens.get()}, body)
+        return self._exchange(method, path, {"access_token": self._tokens.get()}, body, tolerate)
 
     def _backoff(self, attempt: int) -> float:
         return float(min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt) * (0.5 + self._rng()))
 
     def _exchange(
-        self, method: str, path: str, params: Mapping[str, str], body: bytes | None
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        body: bytes | None,
+        tolerate: frozenset[int] = frozenset(),
     ) -> dict[str, Any]:
         """One logical call. GETs are retried on transient faults; POSTs only when unsent."""
         attempts = 1 + max(0, self._config.max_retries)
@@ -320,7 +365,7 @@ class WeChatAdapter:
             cause: Exception | None = None
             try:
                 response = self._http.request(method, path, params=params, content=body, headers=headers)
-                return self._decode(response, path)
+                return self._decode(response, path, tolerate)
             except httpx.TransportError as exc:
                 # Name the fault only: httpx messages may carry the URL with token or secret.
                 never_sent = isinstance(exc, _NEVER_SENT)
@@ -334,7 +379,9 @@ class WeChatAdapter:
             self._sleep(self._backoff(attempt))
         raise AssertionError("unreachable")
 
-    def _decode(self, response: httpx.Response, path: str) -> dict[str, Any]:
+    def _decode(
+        self, response: httpx.Response, path: str, tolerate: frozenset[int] = frozenset()
+    ) -> dict[str, Any]:
         status = response.status_code
         if status == 429:
             raise RateLimited("WeChat answered HTTP 429", request=path)
@@ -355,7 +402,7 @@ class WeChatAdapter:
         errcode = data.get("errcode", 0)
         if not isinstance(errcode, int):
             raise MalformedPayload("WeChat answered a non-integer errcode", body=response.text, request=path)
-        if errcode:
+        if errcode and errcode not in tolerate:
             raise error_for(errcode, str(data.get("errmsg", "")), request=path, now=self._now())
         return data
 

@@ -16,6 +16,7 @@ from servicehub.adapters.errors import (
     PlatformError,
     RateLimited,
     Rejected,
+    Repeated,
     TokenExpired,
     Unavailable,
     WindowClosed,
@@ -29,6 +30,11 @@ TOKEN_INVALID = frozenset({40001, 42001, 40014})
 BAD_APP_CREDENTIALS = frozenset({40013, 40125, 41002, 41004})
 MINUTE_QUOTA = 45011
 DAILY_QUOTA = 45009
+# Mass sends (reference §6): the day's 群发 allowance is spent; the same clientmsgid was sent
+# already (the answer names that send's msg_id) or retried within a minute.
+NO_MASS_QUOTA = 45028
+CLIENTMSGID_EXISTS = 45065
+CLIENTMSGID_TOO_FAST = 45066
 
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -44,6 +50,10 @@ _REJECTIONS: dict[int, str] = {
     40164: "this server's IP address is not on the account's API whitelist",
     40008: "WeChat does not accept this message type",
     47001: "WeChat could not read the request body",
+    44004: "the message text is empty",
+    45067: "the clientmsgid is longer than WeChat allows (64 bytes)",
+    40130: "a mass send by openid needs at least two followers",
+    40032: "the openid list is empty or too long",
 }
 
 
@@ -77,6 +87,30 @@ def error_for(errcode: int, errmsg: str, *, request: str, now: datetime) -> Plat
             code=errcode,
             request=request,
         )
+    if errcode == NO_MASS_QUOTA:
+        # A quota, not a refusal of the content: an official account may mass-send once a
+        # day (认证订阅号) and the API allows 100 calls a day (§6.1, §9.2); both start again
+        # at Beijing midnight. Only mass sends wait; replies on the account go on.
+        return RateLimited(
+            f"no mass-send quota left today; {detail}",
+            reset_at=_next_beijing_midnight(now),
+            scope=LimitScope.CALL,
+            code=errcode,
+            request=request,
+        )
+    if errcode == CLIENTMSGID_TOO_FAST:  # "请间隔1分钟重试": the retry itself is safe later
+        return RateLimited(
+            f"the same mass send was retried within a minute; {detail}",
+            reset_at=now + timedelta(minutes=1),
+            retry_after=60.0,
+            scope=LimitScope.CALL,
+            code=errcode,
+            request=request,
+        )
+    if errcode == CLIENTMSGID_EXISTS:  # the adapter answers it with the first send's msg_id
+        return Repeated(f"this mass send was made already; {detail}", code=errcode, request=request)
+    if errcode == 45159:
+        return NotFound(f"no such tag on the account; {detail}", code=errcode, request=request)
     if errcode in TOKEN_INVALID:
         return TokenExpired(f"access token refused; {detail}", code=errcode, request=request)
     if errcode in BAD_APP_CREDENTIALS:

@@ -14,6 +14,9 @@ from servicehub.adapters.errors import Rejected
 
 REPLY_WINDOW = timedelta(hours=48)
 TEXT_LIMIT_BYTES = 2048
+# A mass-sent text: WeChat documents no limit of its own for it (reference §6 is silent) and
+# answers the same 45002 "content size out of limit"; the customer-service figure is assumed.
+MASS_TEXT_LIMIT_BYTES = TEXT_LIMIT_BYTES
 
 # Pushed events that (re)open the 48-hour window; VIEW and LOCATION reports do not.
 WINDOW_OPENING_EVENTS = frozenset({"subscribe", "SCAN", "CLICK", "scancode_push", "scancode_waitmsg"})
@@ -43,13 +46,14 @@ def within_reply_window(
     return now + margin < reply_window_closes_at(last_inbound_at)
 
 
-def check_text(text: str) -> None:
-    """Raise :class:`Rejected` for text WeChat would refuse (empty or over 2048 UTF-8 bytes)."""
+def check_text(text: str, *, what: str = "customer-service text") -> None:
+    """Raise :class:`Rejected` for text WeChat would refuse (empty or over 2048 UTF-8 bytes);
+    ``what`` names the kind of message in the explanation."""
     if not text.strip():
-        raise Rejected("a customer-service text message cannot be empty")
+        raise Rejected(f"a {what} message cannot be empty")
     size = len(text.encode("utf-8"))
     if size > TEXT_LIMIT_BYTES:
         raise Rejected(
-            f"customer-service text is {size} bytes in UTF-8; WeChat accepts at most {TEXT_LIMIT_BYTES}",
+            f"{what} is {size} bytes in UTF-8; WeChat accepts at most {TEXT_LIMIT_BYTES}",
             code=45002,
         )

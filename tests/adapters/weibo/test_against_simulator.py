@@ -22,7 +22,7 @@ from servicehub.adapters.base import (
     PlatformConfig,
     ReplyTarget,
 )
-from servicehub.adapters.errors import RateLimited, Rejected, TokenExpired
+from servicehub.adapters.errors import LimitScope, RateLimited, Rejected, TokenExpired
 from servicehub.adapters.simulator.server import SimulatorThread, run_simulator_in_thread
 from servicehub.adapters.weibo.client import WeiboAdapter
 
@@ -205,6 +205,53 @@ def test_engagement_and_followers(control: httpx.Client, weibo: WeiboAdapter, ac
     followed = weibo.following()  # friendships/friends: a new account follows no one yet
     assert (followed.total, list(followed.users), followed.next_cursor) == (0, [], 0)
     assert weibo.get_uid() == account.uid
+
+
+@pytest.mark.parametrize("code", [10023, 10024])
+def test_a_storm_on_statuses_count_stops_engagement_only(
+    control: httpx.Client, weibo: WeiboAdapter, account: Account, code: int
+) -> None:
+    """The hub's engagement tracking meets a rate limit on statuses/count alone: that call
+    waits (scope CALL), while the service intake of the same account keeps reading."""
+    post = weibo.publish_post(f"活动 https://{account.safe_domain}/storm")
+    sim_post(
+        control,
+        "/_sim/comments",
+        {"account_uid": account.uid, "text": "宽带又断了", "status_id": post.platform_id},
+    )
+    rule = {"path": "/2/statuses/count.json", "code": code, "uid": account.uid}
+    sim_post(control, "/_sim/faults", {"errors": [rule]})
+    with pytest.raises(RateLimited) as info:
+        weibo.engagement([post.platform_id])
+    assert info.value.code == code
+    assert info.value.scope is LimitScope.CALL
+    assert info.value.retry_after is not None and info.value.retry_after <= 3600
+    comments = weibo.fetch_comments_to_me(LIST_START)
+    assert [item.text for item in comments.items] == ["宽带又断了"]
+    weibo.fetch_mentions(LIST_START)
+    sim_post(control, "/_sim/faults", {"clear": True})
+    [count] = weibo.engagement([post.platform_id])
+    assert count.comments == 1
+
+
+def test_a_published_post_draws_reactions_the_adapter_reads(
+    control: httpx.Client, weibo: WeiboAdapter, account: Account
+) -> None:
+    """With reactions on, a post the adapter publishes gains likes, comments and reposts as
+    the simulated clock runs on, and its comments reach the comments/to_me intake."""
+    sim_post(control, "/_sim/reactions", {"enabled": True})
+    post = weibo.publish_post(f"宽带提速 https://{account.safe_domain}/speed")
+    [before] = weibo.engagement([post.platform_id])
+    assert (before.likes, before.comments, before.reposts) == (0, 0, 0)
+    sim_post(control, "/_sim/clock", {"advance_seconds": 30})
+    [early] = weibo.engagement([post.platform_id])
+    assert early.likes >= 1 and early.comments >= 1
+    sim_post(control, "/_sim/clock", {"advance_seconds": 600})
+    [late] = weibo.engagement([post.platform_id])
+    assert late.likes > early.likes and late.reposts >= 1 and late.comments >= early.comments
+    intake = weibo.fetch_comments_to_me(LIST_START)
+    on_post = [item for item in intake.items if item.thread_id == post.platform_id]
+    assert len(on_post) == late.comments
 
 
 class _PushReceiver(BaseHTTPRequestHandler):
