@@ -45,7 +45,7 @@ from servicehub.publishing.publications import access_publication, do_review, do
 from servicehub.publishing.release import release_due
 from servicehub.publishing.tracking import TRACKING, track_due
 from tests.factories import principal_of
-from tests.live import LiveHub, live_hub
+from tests.live import LiveHub, add_live_wechat_account, live_hub
 
 UID, PARTNER_UID = "1902538057", "1902538058"
 LINK = "https://www.10010.com/5g"
@@ -417,3 +417,88 @@ def test_the_monitor_shows_deliveries_counts_replies_and_the_requests_they_cause
     assert complaint.request_id is not None
     assert [request_id for request_id, _, _ in view.requests] == [complaint.request_id]
     assert {r.message_id for r in approver.reactions} == {r.message_id for r in view.reactions}
+
+
+# -- WeChat: mass send by the account's own tags --------------------------------------------
+
+
+@pytest.fixture
+def web_hub(tmp_path: Path) -> Iterator[LiveHub]:
+    with live_hub(tmp_path, SyncRunner(), weibo={"share_domains": "10010.com"}) as h:
+        yield h
+
+
+def test_a_post_on_weibo_and_a_mass_send_by_wechat_tag_go_out_at_once_and_a_lost_answer_sends_once(
+    web_hub: LiveHub,
+) -> None:
+    hub = web_hub
+    wechat_id = add_live_wechat_account(hub, "wxpub1")
+    tags = {t["name"]: t for t in hub.sim_call("GET", "/_sim/wechat/accounts/wxpub1/tags")["tags"]}
+    broadband = tags["宽带用户"]
+    hub.sim_call("POST", "/_sim/wechat/accounts/wxpub1/faults", api="mass/sendall", lose_ack_next=1)
+    draft = Draft(
+        text=f"宽带用户专享：免费提速到千兆，详见 {LINK}",
+        category=Category.PROMOTION,
+        targets=(
+            TargetSpec(hub.world.inhouse_account_id, as_post=True),
+            TargetSpec(wechat_id, tag_ids=(str(broadband["id"]),)),
+        ),
+    )
+    publication_id = _submit(hub, hub.world.operator_id, draft)
+    rows = {r.kind: r for r in _rows(hub, publication_id)}
+    assert rows[OutboundKind.POST].state == DeliveryState.SENT
+    mass = rows[OutboundKind.MASS]
+    assert mass.state == DeliveryState.RETRY and mass.in_doubt  # the answer was lost
+    assert send_outbound(hub.runtime, mass.id) == DeliveryState.SENT  # same clientmsgid: 45065
+    sent = hub.sim_call("GET", "/_sim/wechat/accounts/wxpub1/mass")["mass"]
+    assert len(sent) == 1 and sorted(sent[0]["recipients"]) == sorted(broadband["openids"])
+    [after] = [r for r in _rows(hub, publication_id) if r.kind == OutboundKind.MASS]
+    assert after.platform_id == str(sent[0]["msg_id"])
+
+
+def test_what_a_wechat_account_cannot_publish_is_refused_per_target(web_hub: LiveHub) -> None:
+    hub = web_hub
+    wechat_id = add_live_wechat_account(hub, "wxpub2")
+    draft = Draft(
+        text=f"公告 {LINK}",
+        category=Category.ANNOUNCEMENT,
+        targets=(TargetSpec(hub.world.inhouse_account_id, as_post=True), TargetSpec(wechat_id, as_post=True)),
+    )
+    with pytest.raises(ActionError) as refused:
+        _submit(hub, hub.world.operator_id, draft)
+    problems = refused.value.params["problems"]
+    assert isinstance(problems, list)
+    assert [(p.account_id, p.code) for p in problems] == [(wechat_id, "cannot_post")]
+
+
+def test_the_reposts_and_comments_a_post_draws_are_taken_in_once_through_filters_and_routing(
+    hub: LiveHub,
+) -> None:
+    row = _one_post(hub)
+    assert row.sent_at is not None and row.publication_id is not None
+    hub.sim_call("POST", f"/_sim/statuses/{row.platform_id}/reactions", likes=6, comments=3, reposts=4)
+    hub.sim_call("POST", "/_sim/clock", advance_seconds=600)  # every planned reaction is in
+    counts = hub.sim_call("POST", f"/_sim/statuses/{row.platform_id}/engage")
+    assert (counts["reposts"], counts["comments"], counts["attitudes"]) == (4, 3, 6)
+
+    assert track_due(hub.runtime, now=row.sent_at + timedelta(minutes=1)).sampled == 1  # reposts rose: read
+    with hub.runtime.sessions() as s:
+        cursor = s.scalars(
+            select(PollCursor.id).where(
+                PollCursor.account_id == hub.world.inhouse_account_id, PollCursor.source == "comments_to_me"
+            )
+        ).one()
+    assert poll_cursor(hub.runtime, cursor).error == ""
+    # a second sample with nothing new reads no reposts again, and stores nothing twice
+    track_due(hub.runtime, now=row.sent_at + timedelta(minutes=2))
+    with hub.runtime.sessions() as s:
+        kinds = sorted(
+            s.scalars(select(Message.kind).where(Message.account_id == hub.world.inhouse_account_id))
+        )
+        view = monitor(s, principal_of(s, hub.world.operator_id), row.publication_id)
+        tracked = s.get(TrackedPost, row.id)
+        assert tracked is not None and tracked.reposts_since is not None
+    assert kinds.count("mention") == 4 and kinds.count("comment") == 3
+    assert view.reaction_count == 7
+    assert {r.kind for r in view.reactions} == {"repost", "comment"}
+    assert view.requests  # the planned complaint became a service request
