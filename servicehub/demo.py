@@ -36,6 +36,7 @@ from servicehub.core.settings import Settings
 from servicehub.core.users import create_user, ensure_org
 from servicehub.demo_contact import seed_contact_demo
 from servicehub.demo_history import seed_history
+from servicehub.demo_publishing import seed_publishing
 from servicehub.demo_workday import seed_workday
 
 
@@ -190,6 +191,7 @@ def seed_demo(runtime: Runtime, simulator: DemoSimulator | None) -> dict[str, st
         simulator.call("POST", "/_sim/callbacks", account_uid=uid, url=callback, verify=False)
     seed_workday(runtime, simulator)
     seed_history(runtime)
+    seed_publishing(runtime)
     simulator.call("POST", "/_sim/traffic", rate=runtime.settings.simulator.rate)
     return logins
 

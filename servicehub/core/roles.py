@@ -1,8 +1,8 @@
 """The default roles, as data. ``ensure_default_roles`` creates or updates them idempotently.
 
 - administrator: everything;
-- manager: reads all data, (re)assigns, analytics, export, audit; no replying or
-  publishing unless granted;
+- manager: reads all data, (re)assigns, analytics, export, audit, publishes on every
+  account and approves partners' publications; no replying unless granted;
 - operator (in-house): works requests of accounts operated by the in-house organization;
   sees its own workload;
 - partner_operator: only requests of accounts its company operates; phone numbers masked,
@@ -69,6 +69,8 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
             "announcement.manage": A,
             "workorder.handle": A,
             "lead.manage": A,
+            "publish": A,
+            "publish.unreviewed": A,
             "publish.approve": A,
         },
     ),
