@@ -21,6 +21,7 @@ from servicehub.adapters.base import (
     MediaRef,
     MediaStream,
     PlatformConfig,
+    PostImage,
     ReplyTarget,
     SentRef,
 )
@@ -88,7 +89,9 @@ class FakeAdapter:
             platform_id=str(5_000_000 + len(self.fake.sent)), text=text, created_at=datetime.now(UTC)
         )
 
-    def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef:
+    def publish_post(
+        self, text: str, *, client_ip: str | None = None, image: PostImage | None = None
+    ) -> SentRef:
         return self.reply(ReplyTarget(kind="post"), text)
 
     def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef:

@@ -342,11 +342,22 @@ class Replier(Protocol):
     def reply(self, target: ReplyTarget, text: str, *, client_ip: str | None = None) -> SentRef: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PostImage:
+    """A picture posted with a text: its bytes and what they are (``image/jpeg`` ...)."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
 @runtime_checkable
 class Publisher(Protocol):
-    """Posts on the account's own timeline (a Weibo post)."""
+    """Posts on the account's own timeline (a Weibo post), with a picture if given."""
 
-    def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef: ...
+    def publish_post(
+        self, text: str, *, client_ip: str | None = None, image: PostImage | None = None
+    ) -> SentRef: ...
 
 
 @runtime_checkable

@@ -24,8 +24,9 @@ from servicehub.adapters.base import (
 )
 from servicehub.core.models import Account, OutboundKind, OutboundMessage
 from servicehub.core.runtime import Runtime
+from servicehub.publishing import images
 
-Write = Callable[[Adapter, OutboundMessage], SentRef]
+Write = Callable[[Runtime, Adapter, OutboundMessage], SentRef]
 Deliver = Callable[[Runtime, Account, OutboundMessage], SentRef]
 
 
@@ -45,21 +46,23 @@ class Channel:
         return self.write is not None
 
 
-def _reply(adapter: Adapter, row: OutboundMessage) -> SentRef:
+def _reply(runtime: Runtime, adapter: Adapter, row: OutboundMessage) -> SentRef:
     return replier(adapter).reply(ReplyTarget(**row.target), row.text, client_ip=row.rip)
 
 
-def _post(adapter: Adapter, row: OutboundMessage) -> SentRef:
-    return publisher(adapter).publish_post(row.text, client_ip=row.rip)
+def _post(runtime: Runtime, adapter: Adapter, row: OutboundMessage) -> SentRef:
+    picture = row.target.get("image")
+    image = images.load(runtime, str(picture)) if picture else None
+    return publisher(adapter).publish_post(row.text, client_ip=row.rip, image=image)
 
 
-def _direct_message(adapter: Adapter, row: OutboundMessage) -> SentRef:
+def _direct_message(runtime: Runtime, adapter: Adapter, row: OutboundMessage) -> SentRef:
     return direct_messenger(adapter).send_direct_message(
         str(row.target["user_uid"]), row.text, client_ip=row.rip
     )
 
 
-def _mass(adapter: Adapter, row: OutboundMessage) -> SentRef:
+def _mass(runtime: Runtime, adapter: Adapter, row: OutboundMessage) -> SentRef:
     return mass_sender(adapter).mass_send(
         str(row.target["tag_id"]), row.text, client_msg_id=str(row.send_key)
     )

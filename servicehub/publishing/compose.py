@@ -26,6 +26,7 @@ from servicehub.core.errors import ActionError
 from servicehub.core.models import Account, Category, ContactList
 from servicehub.core.permissions import NotVisible, Principal, restrict
 from servicehub.core.runtime import Runtime
+from servicehub.publishing import images
 
 TEXT_MAX = 5000  # far above any platform's limit: a paste gone wrong, refused early
 IMAGE_MAX_BYTES = 5 * 1024 * 1024  # Weibo's limit for a post's picture
@@ -92,6 +93,8 @@ def check_draft(
         raise ActionError("no_target", "choose at least one account, as a post or with recipients")
     if draft.scheduled_at is not None and draft.scheduled_at <= now:
         raise ActionError("schedule_past", "the scheduled time has passed")
+    if draft.image is not None:
+        images.path_of(runtime, draft.image)  # a picture this hub stored, still there
     accounts = _accounts(session, who, [t.account_id for t in targets])
     _check_lists(session, who, {i for t in targets for i in t.list_ids})
     problems: list[TargetProblem] = []

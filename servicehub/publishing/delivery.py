@@ -65,7 +65,7 @@ def attempt(session: Session, runtime: Runtime, account: Account, row: OutboundM
             with connected(runtime, account) as adapter:
                 if row.in_doubt and not channel.keyed and _reconciled(session, adapter, account, row):
                     return
-                ref = channel.write(adapter, row)
+                ref = channel.write(runtime, adapter, row)
     except PlatformError as exc:
         failed(session, adapter, account, row, exc)
         return

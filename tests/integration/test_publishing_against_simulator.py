@@ -5,6 +5,7 @@ rate-limit storm that must not touch service polling."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,7 +37,7 @@ from servicehub.core.models import (
 from servicehub.core.permissions import NotVisible
 from servicehub.core.tasks import SyncRunner
 from servicehub.listener.poller import poll_cursor
-from servicehub.publishing import delivery
+from servicehub.publishing import delivery, images
 from servicehub.publishing.audiences import ListRule, do_add_members, do_save_list
 from servicehub.publishing.compose import Draft, TargetSpec
 from servicehub.publishing.monitor import monitor
@@ -502,3 +503,32 @@ def test_the_reposts_and_comments_a_post_draws_are_taken_in_once_through_filters
     assert view.reaction_count == 7
     assert {r.kind for r in view.reactions} == {"repost", "comment"}
     assert view.requests  # the planned complaint became a service request
+
+
+# -- a picture with the post ----------------------------------------------------------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+
+def test_a_post_carries_its_picture_to_weibo_as_multipart(hub: LiveHub) -> None:
+    name = images.store_upload(hub.runtime, PNG)
+    assert images.store_upload(hub.runtime, PNG) == name  # stored once, by its content
+    draft = dataclasses.replace(_post(f"新品图集 {LINK}", hub.world.inhouse_account_id), image=name)
+    [row] = _rows(hub, _submit(hub, hub.world.operator_id, draft))
+    assert row.state == DeliveryState.SENT, row.error
+    [share] = _shares(hub)
+    assert share["result"]["pic_urls"] and share["result"]["original_pic"].endswith(".jpg")
+
+
+def test_what_is_not_a_picture_is_refused_on_upload(hub: LiveHub) -> None:
+    for data, code in ((b"%PDF-1.4 not a picture", "image_type"), (b"", "image_empty")):
+        with pytest.raises(ActionError) as refused:
+            images.store_upload(hub.runtime, data)
+        assert refused.value.code == code
+    draft = dataclasses.replace(_post(f"新品 {LINK}", hub.world.inhouse_account_id), image="../../etc/passwd")
+    with pytest.raises(ActionError) as missing:
+        _submit(hub, hub.world.operator_id, draft)
+    assert missing.value.code == "image_missing"

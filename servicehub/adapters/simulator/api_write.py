@@ -10,7 +10,10 @@ then draws customers' reactions when they are on (:mod:`.reactions`).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+from aiohttp.web_request import FileField
 
 from servicehub.adapters.simulator.api_errors import ApiError, invalid
 from servicehub.adapters.simulator.dispatch import ApiCall, RouteTable
@@ -115,6 +118,30 @@ async def statuses_update(call: ApiCall) -> dict[str, Any]:
     raise ApiError(10014)
 
 
+PIC_MAX_BYTES = 5 * 1024 * 1024
+_PIC_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
+
+
+async def _picture(call: ApiCall) -> tuple[str, ...]:
+    """The ``pic`` of a share: multipart only (20007), JPEG/PNG/GIF (20005), under 5 MB (20006)."""
+    if call.request.content_type != "multipart/form-data":
+        if "pic" in call.params:
+            raise ApiError(20007)
+        return ()
+    form = await call.request.post()  # parsed once already: aiohttp keeps it
+    field = form.get("pic")
+    if field is None:
+        return ()
+    if not isinstance(field, FileField):
+        raise ApiError(20007)
+    data = field.file.read()
+    if len(data) > PIC_MAX_BYTES:
+        raise ApiError(20006)
+    if not data.startswith(_PIC_MAGIC):
+        raise ApiError(20005)
+    return (hashlib.sha1(data).hexdigest()[:22],)
+
+
 @routes.api("statuses/share", "POST", quota="post")
 async def statuses_share(call: ApiCall) -> dict[str, Any]:
     state = call.state
@@ -125,11 +152,13 @@ async def statuses_share(call: ApiCall) -> dict[str, Any]:
     app = state.apps[call.token.app_key]
     if not any(host_in_domains(host, app.safe_domains) for host in url_hosts(text)):
         raise ApiError(10017, message="text not find domain!")
+    pics = await _picture(call)
     stored = shorten_urls(text)
     if state.last_status_text.get(call.uid) == stored:
         raise ApiError(20111)
     with state.lock:
         status = state.add_status(call.uid, stored, _source(call), from_hub=True)
+        status.pic_ids = pics
         result = status_json(state, status, call.uid)
         state.record_outbox(
             "statuses/share",

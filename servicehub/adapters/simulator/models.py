@@ -89,6 +89,7 @@ class Status:
     comments_count: int = 0
     attitudes_count: int = 0
     from_hub: bool = False
+    pic_ids: tuple[str, ...] = ()  # pictures posted with it (statuses/share ``pic``)
 
 
 @dataclass(slots=True)

@@ -84,6 +84,9 @@ def user_json(state: SimState, user: User, viewer: int | None, *, with_status: b
     return out
 
 
+PIC_BASE = "http://ww1.sinaimg.cn"
+
+
 def status_json(state: SimState, status: Status, viewer: int | None, *, with_user: bool = True) -> JSON:
     out: JSON = {
         "visible": {"type": 0, "list_id": 0},
@@ -103,11 +106,20 @@ def status_json(state: SimState, status: Status, viewer: int | None, *, with_use
         "in_reply_to_status_id": "",
         "in_reply_to_user_id": "",
         "in_reply_to_screen_name": "",
-        "pic_urls": [],
+        "pic_urls": [{"thumbnail_pic": f"{PIC_BASE}/thumbnail/{p}.jpg"} for p in status.pic_ids],
         "geo": None,
         "is_paid": False,
         "mblog_vip_type": 0,
     }
+    if status.pic_ids:  # the first picture's sizes, as Weibo gives them ("absent when none")
+        first = status.pic_ids[0]
+        out["pic_ids"] = list(status.pic_ids)
+        for size, key in (
+            ("thumbnail", "thumbnail_pic"),
+            ("bmiddle", "bmiddle_pic"),
+            ("large", "original_pic"),
+        ):
+            out[key] = f"{PIC_BASE}/{size}/{first}.jpg"
     if with_user:
         out["user"] = user_json(state, state.users[status.uid], viewer)
     if status.root_id is not None:

@@ -30,6 +30,7 @@ from servicehub.adapters.base import (
     PayloadRule,
     PlatformConfig,
     PlatformUser,
+    PostImage,
     PublishProblem,
     RateLimitStatus,
     ReplyTarget,
@@ -52,7 +53,7 @@ from servicehub.adapters.weibo import mapping, push
 from servicehub.adapters.weibo.mapping import FollowerIdPage, Payload
 from servicehub.adapters.weibo.oauth import WeiboOAuth
 from servicehub.adapters.weibo.paging import DEFAULT_MAX_PAGES, walk_back
-from servicehub.adapters.weibo.session import Params, WeiboSession
+from servicehub.adapters.weibo.session import Files, Params, WeiboSession
 from servicehub.adapters.weibo.text import MESSAGE_LIMIT, POST_LIMIT, URL_RE, ensure_length, weibo_length
 
 # Write APIs whose reference lists ``rip``, the real IP of the person who wrote the text.
@@ -199,7 +200,13 @@ class WeiboAdapter:
         return self._session.get(endpoint, params)
 
     def _post(
-        self, endpoint: str, data: dict[str, str | int], *, fans: bool = False, client_ip: str | None = None
+        self,
+        endpoint: str,
+        data: dict[str, str | int],
+        *,
+        fans: bool = False,
+        client_ip: str | None = None,
+        files: Files | None = None,
     ) -> Any:
         self._check_token(endpoint)
         if endpoint in RIP_ENDPOINTS:
@@ -208,7 +215,7 @@ class WeiboAdapter:
             rip = client_ip or self.config.extra.get("rip")
             if rip:
                 data["rip"] = rip
-        return self._session.post(endpoint, data, fans=fans)
+        return self._session.post(endpoint, data, fans=fans, files=files)
 
     def _fetch(
         self,
@@ -446,7 +453,9 @@ class WeiboAdapter:
             max_id = int(mapping.object_id(oldest, field)) - 1
         return None
 
-    def publish_post(self, text: str, *, client_ip: str | None = None) -> SentRef:
+    def publish_post(
+        self, text: str, *, client_ip: str | None = None, image: PostImage | None = None
+    ) -> SentRef:
         """Post through ``statuses/share`` (``statuses/update`` is closed since 2017: 10014)."""
         ensure_length(text, POST_LIMIT, "微博")
         for problem in self.post_problems(text, self.config):
@@ -454,7 +463,8 @@ class WeiboAdapter:
                 raise Rejected("微博 statuses/share 不允许包含#话题词#")
             if problem.code == "domain":
                 raise Rejected(f"微博需包含安全域名下的链接 ({problem.params['domains']})")
-        body = self._post("statuses/share", {"status": text}, client_ip=client_ip)
+        files = {"pic": (image.filename, image.data, image.content_type)} if image is not None else None
+        body = self._post("statuses/share", {"status": text}, client_ip=client_ip, files=files)
         with parsing("statuses/share"):
             return mapping.sent_ref(body, "status")
 

@@ -116,6 +116,9 @@ PERMISSION_CODES = frozenset({10014})
 REJECTED_MESSAGES = {
     10014: "应用无此接口权限 (insufficient app permissions)",
     10017: "参数值非法 (for statuses/share: the text needs a URL on the app's safe domain)",
+    20005: "图片格式不支持 (JPG/GIF/PNG only)",
+    20006: "图片太大 (5 MB at most)",
+    20007: "图片需以 multipart 上传",
     20012: "文字超过140字",
     20013: "文字超过300字",
     20017: "提交了相似的信息",

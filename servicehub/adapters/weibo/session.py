@@ -29,6 +29,8 @@ from servicehub.adapters.weibo.mapping import rate_limit_from
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 Params = Mapping[str, str | int]
+# multipart fields: name -> (file name, bytes, content type)
+Files = Mapping[str, tuple[str, bytes, str]]
 FANS_API_BASE = "https://m.api.weibo.com"  # where messages/reply lives (reference §2F.5)
 
 # How long to wait when Weibo refuses with a quota error but says nothing usable about when
@@ -88,8 +90,17 @@ class WeiboSession:
     def get(self, endpoint: str, params: Params | None = None) -> Any:
         return self.call("GET", endpoint, params=params, idempotent=True)
 
-    def post(self, endpoint: str, data: Params, *, fans: bool = False, idempotent: bool = False) -> Any:
-        return self.call("POST", endpoint, data=data, fans=fans, idempotent=idempotent)
+    def post(
+        self,
+        endpoint: str,
+        data: Params,
+        *,
+        fans: bool = False,
+        idempotent: bool = False,
+        files: Files | None = None,
+    ) -> Any:
+        """A write; with ``files`` it goes as multipart/form-data (a post's picture)."""
+        return self.call("POST", endpoint, data=data, fans=fans, idempotent=idempotent, files=files)
 
     def call(
         self,
@@ -100,12 +111,13 @@ class WeiboSession:
         data: Params | None = None,
         fans: bool = False,
         idempotent: bool,
+        files: Files | None = None,
     ) -> Any:
         """Send, decode and translate, retrying what is safe; returns the decoded JSON."""
         attempt = 0
         while True:
             try:
-                return self._once(method, endpoint, params=params, data=data, fans=fans)
+                return self._once(method, endpoint, params=params, data=data, fans=fans, files=files)
             except Unavailable as exc:
                 safe = idempotent or isinstance(exc, ConnectFailed)
                 if not safe or attempt >= self.max_retries:
@@ -167,10 +179,11 @@ class WeiboSession:
         params: Params | None,
         data: Params | None,
         fans: bool,
+        files: Files | None = None,
     ) -> Any:
         url = self.url(endpoint, fans=fans)
         try:
-            response = self._client.request(method, url, params=params, data=data)
+            response = self._client.request(method, url, params=params, data=data, files=files)
         except NEVER_SENT as exc:
             raise ConnectFailed(f"Weibo {endpoint}: cannot connect ({exc})", request=endpoint) from exc
         except httpx.TimeoutException as exc:

@@ -20,6 +20,7 @@ from servicehub.adapters.base import (
     InboundItem,
     ItemKind,
     PlatformConfig,
+    PostImage,
     ReplyTarget,
 )
 from servicehub.adapters.errors import LimitScope, RateLimited, Rejected, TokenExpired
@@ -163,6 +164,20 @@ def test_share_without_safe_domain_is_rejected(weibo: WeiboAdapter) -> None:
     with pytest.raises(Rejected) as info:
         weibo.publish_post("没有链接的微博")
     assert info.value.code == 10017
+
+
+def test_a_picture_goes_as_multipart_and_what_is_no_picture_is_refused(
+    control: httpx.Client, account: Account, weibo: WeiboAdapter
+) -> None:
+    gif = PostImage("a.gif", "image/gif", b"GIF89a" + b"\x00" * 32)
+    post = weibo.publish_post(f"活动海报 https://{account.safe_domain}/poster", image=gif)
+    [shared] = outbox(control, "statuses/share")
+    assert shared["id"] == post.platform_id and len(shared["result"]["pic_ids"]) == 1
+    with pytest.raises(Rejected) as info:
+        weibo.publish_post(
+            f"再来一张 https://{account.safe_domain}/p2", image=PostImage("a.txt", "image/png", b"not a png")
+        )
+    assert info.value.code == 20005
 
 
 def test_too_long_is_refused_before_sending(control: httpx.Client, weibo: WeiboAdapter) -> None:
