@@ -27,6 +27,7 @@ from servicehub.core.db import utcnow
 from servicehub.core.models import Account, AccountPause, Health
 
 WRITES = "writes"
+MASS_SENDS = "writes:mass"  # a mass send's own daily quota: replies go on meanwhile
 DEFAULT_WAIT = timedelta(minutes=15)  # a limit that said nothing about its reset
 
 
@@ -75,12 +76,15 @@ def paused(account_id: Any, scope: Any, now: datetime) -> ColumnElement[bool]:
     )
 
 
-def writes_paused_until(session: Session, account: Account, now: datetime) -> datetime | None:
-    """When the account may send again, if it may not now (whole account or its writes)."""
+def writes_paused_until(
+    session: Session, account: Account, now: datetime, scope: str = WRITES
+) -> datetime | None:
+    """When the account may send again, if it may not now (whole account, or the writes of
+    ``scope``: its writes, or one kind of write with a quota of its own such as mass sends)."""
     ends = []
     if account.rate_limited_until is not None and account.rate_limited_until > now:
         ends.append(account.rate_limited_until)
-    row = session.get(AccountPause, (account.id, WRITES))
+    row = session.get(AccountPause, (account.id, scope))
     if row is not None and row.until > now:
         ends.append(row.until)
     return max(ends) if ends else None

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from servicehub.accounts.pauses import MASS_SENDS, WRITES
 from servicehub.adapters.base import (
     Adapter,
     ReplyTarget,
@@ -39,6 +40,8 @@ class Channel:
     # The platform refuses a second write with the row's send key and names the first (a
     # WeChat mass send's clientmsgid): a try whose answer was lost is simply made again.
     keyed: bool = False
+    # What a rate limit met by a write of this kind pauses (unless it names the account).
+    pauses: str = WRITES
 
     @property
     def on_platform(self) -> bool:
@@ -73,7 +76,7 @@ CHANNELS: dict[OutboundKind, Channel] = {
     OutboundKind.REPLY: Channel("request.reply", "reply", write=_reply),
     OutboundKind.POST: Channel("publish", "publish", write=_post),
     OutboundKind.DIRECT_MESSAGE: Channel("publish", "publish", write=_direct_message),
-    OutboundKind.MASS: Channel("publish", "publish", write=_mass, keyed=True),
+    OutboundKind.MASS: Channel("publish", "publish", write=_mass, keyed=True, pauses=MASS_SENDS),
     OutboundKind.SMS: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_sms"),
     OutboundKind.MMS: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_sms"),
     OutboundKind.EMAIL: Channel("customer.contact", "contact", deliver=f"{CONTACT}:send_email"),

@@ -22,7 +22,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.adapters import connected
-from servicehub.accounts.pauses import WRITES, record_limit
+from servicehub.accounts.pauses import record_limit
 from servicehub.adapters.base import Adapter, SentLookup, SentRef, sent_lookup
 from servicehub.adapters.errors import (
     AcceptedLater,
@@ -213,7 +213,7 @@ def failed(
             account.health = Health.NEEDS_REAUTH
             account.health_detail = str(exc)[:500]
         elif isinstance(exc, RateLimited):
-            record_limit(session, account, exc, narrow=WRITES)
+            record_limit(session, account, exc, narrow=channel.pauses)
     settle(session, row, state, kind, str(exc))
     via = account.platform if channel.on_platform else str(row.kind)
     metrics.count_on_commit(session, "outbox_failures", {(via, str(kind)): 1})

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from servicehub.accounts.pauses import WRITES, paused, writes_paused_until
+from servicehub.accounts.pauses import MASS_SENDS, WRITES, paused, writes_paused_until
 from servicehub.adapters.base import ReplyTarget
 from servicehub.core import audit
 from servicehub.core.db import utcnow
@@ -212,7 +212,9 @@ def send_outbound(runtime: Runtime, outbound_id: int) -> DeliveryState | None:
         if outbound is None or account is None:
             return None
         waiting = (
-            writes_paused_until(session, account, utcnow()) if CHANNELS[outbound.kind].on_platform else None
+            writes_paused_until(session, account, utcnow(), CHANNELS[outbound.kind].pauses)
+            if CHANNELS[outbound.kind].on_platform
+            else None
         )
         if waiting is not None:  # a limit on the account's writes: wait without calling
             outbound.attempts -= 1
@@ -295,6 +297,10 @@ def due_for_retry(session: Session, limit: int = 100, now: datetime | None = Non
                     Account.health != Health.NEEDS_REAUTH,
                     or_(Account.rate_limited_until.is_(None), Account.rate_limited_until <= now),
                     ~paused(OutboundMessage.account_id, WRITES, now),
+                    or_(
+                        OutboundMessage.kind != OutboundKind.MASS,
+                        ~paused(OutboundMessage.account_id, MASS_SENDS, now),
+                    ),
                 ),
             ),
         )

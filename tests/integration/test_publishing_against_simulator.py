@@ -41,7 +41,7 @@ from servicehub.publishing import delivery, images
 from servicehub.publishing.audiences import ListRule, do_add_members, do_save_list
 from servicehub.publishing.compose import Draft, TargetSpec
 from servicehub.publishing.monitor import monitor
-from servicehub.publishing.outbox import send_outbound, sweep_interrupted
+from servicehub.publishing.outbox import do_queue_reply, due_for_retry, send_outbound, sweep_interrupted
 from servicehub.publishing.publications import access_publication, do_review, do_submit
 from servicehub.publishing.release import release_due
 from servicehub.publishing.tracking import TRACKING, track_due
@@ -532,3 +532,43 @@ def test_what_is_not_a_picture_is_refused_on_upload(hub: LiveHub) -> None:
     with pytest.raises(ActionError) as missing:
         _submit(hub, hub.world.operator_id, draft)
     assert missing.value.code == "image_missing"
+
+
+def test_a_spent_mass_send_quota_waits_for_its_day_while_replies_on_the_account_go_on(
+    web_hub: LiveHub,
+) -> None:
+    hub = web_hub
+    wechat_id = add_live_wechat_account(hub, "wxpub3")
+    hub.sim_call("POST", "/_sim/wechat/accounts/wxpub3/mass-quota", per_day=0)
+    [tag] = [
+        t for t in hub.sim_call("GET", "/_sim/wechat/accounts/wxpub3/tags")["tags"] if t["name"] == "VIP客户"
+    ]
+    draft = Draft(
+        text="尊敬的VIP客户：本月积分翻倍。",
+        category=Category.PROMOTION,
+        targets=(TargetSpec(wechat_id, tag_ids=(str(tag["id"]),)),),
+    )
+    [mass] = _rows(hub, _submit(hub, hub.world.operator_id, draft))
+    assert (mass.state, mass.error_kind) == (DeliveryState.RETRY, ErrorKind.RATE_LIMITED)
+    with hub.runtime.sessions() as s:
+        [pause] = list(s.scalars(select(AccountPause).where(AccountPause.account_id == wechat_id)))
+        assert pause.scope == "writes:mass" and pause.until > utcnow() + timedelta(minutes=1)
+    assert mass.id not in due_for_retry_now(hub)  # waits for the quota's day, no call meanwhile
+
+    hub.sim_call(
+        "POST", "/_sim/wechat/accounts/wxpub3/push", openid="o_fan_9", type="text", content="宽带坏了"
+    )
+    with hub.runtime.sessions() as s:
+        request_id = s.scalars(select(Message.request_id).where(Message.platform == "wechat")).one()
+        assert request_id is not None
+        reply = do_queue_reply(
+            s, hub.runtime, principal_of(s, hub.world.operator_id), request_id, "马上安排", nonce="r"
+        )
+        s.commit()
+        reply_id = reply.id
+    assert [r.state for r in _rows_all(hub) if r.id == reply_id] == [DeliveryState.SENT]
+
+
+def due_for_retry_now(hub: LiveHub) -> list[int]:
+    with hub.runtime.sessions() as s:
+        return due_for_retry(s, now=utcnow() + timedelta(minutes=5))
