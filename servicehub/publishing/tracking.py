@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicehub.accounts.adapters import connected
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 TRACKING = "tracking"  # the pause scope of tracking reads
 TIER = 2  # analytics reads: the lowest budget tier
 BATCH = 100  # ids per statuses/count call
+LEASE = timedelta(minutes=2)  # a claimed post is not due again before this (see _claim)
 # (age below which, sample every): a post is followed for a week.
 SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
     (timedelta(minutes=10), timedelta(minutes=1)),
@@ -143,6 +144,8 @@ def _track_account(runtime: Runtime, account_id: int, now: datetime, report: Tra
             if not may_poll(budget, account_id, tier=TIER, per_hour=per_hour):
                 report.skipped_accounts += 1
                 break
+            if not _claim(session, batch, now):
+                continue  # another worker's round has these posts
             try:
                 with connected(runtime, account) as adapter:
                     budget.spend(account_id)
@@ -158,6 +161,30 @@ def _track_account(runtime: Runtime, account_id: int, now: datetime, report: Tra
                 return
             report.sampled += record_samples(session, runtime, batch, counts, now)
             session.commit()
+
+
+def _claim(session: Session, batch: list[TrackedPost], now: datetime) -> bool:
+    """Take the batch's posts for this round: each still due when we read it (unchanged
+    ``next_at``) moves on by :data:`LEASE`, so an overlapping round of another worker reads
+    none of them, and a round that dies leaves them due again soon."""
+    claimed = session.execute(
+        update(TrackedPost)
+        .where(
+            or_(
+                *[
+                    and_(TrackedPost.outbound_id == p.outbound_id, TrackedPost.next_at == p.next_at)
+                    for p in batch
+                ]
+            )
+        )
+        .values(next_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != len(batch):  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    session.commit()
+    return True
 
 
 def record_samples(

@@ -37,7 +37,7 @@ from servicehub.core.models import (
 from servicehub.core.permissions import NotVisible
 from servicehub.core.tasks import SyncRunner
 from servicehub.listener.poller import poll_cursor
-from servicehub.publishing import delivery, images
+from servicehub.publishing import delivery, images, tracking
 from servicehub.publishing.audiences import ListRule, do_add_members, do_save_list
 from servicehub.publishing.compose import Draft, TargetSpec
 from servicehub.publishing.monitor import monitor
@@ -572,3 +572,15 @@ def test_a_spent_mass_send_quota_waits_for_its_day_while_replies_on_the_account_
 def due_for_retry_now(hub: LiveHub) -> list[int]:
     with hub.runtime.sessions() as s:
         return due_for_retry(s, now=utcnow() + timedelta(minutes=5))
+
+
+def test_two_overlapping_tracking_rounds_read_a_post_once(hub: LiveHub) -> None:
+    row = _one_post(hub)
+    assert row.sent_at is not None
+    due = row.sent_at + timedelta(minutes=1)
+    with hub.runtime.sessions() as first, hub.runtime.sessions() as second:
+        mine = list(first.scalars(select(TrackedPost)))
+        theirs = list(second.scalars(select(TrackedPost)))  # read before either claims
+        assert tracking._claim(first, mine, due)
+        assert not tracking._claim(second, theirs, due)
+    assert track_due(hub.runtime, now=due).calls == 0  # claimed: not due until the lease ends
