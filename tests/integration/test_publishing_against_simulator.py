@@ -581,6 +581,7 @@ def test_two_overlapping_tracking_rounds_read_a_post_once(hub: LiveHub) -> None:
     with hub.runtime.sessions() as first, hub.runtime.sessions() as second:
         mine = list(first.scalars(select(TrackedPost)))
         theirs = list(second.scalars(select(TrackedPost)))  # read before either claims
+        first.commit(), second.commit()  # (SQLite: no reader holds the file while the other writes)
         assert tracking._claim(first, mine, due)
         assert not tracking._claim(second, theirs, due)
     assert track_due(hub.runtime, now=due).calls == 0  # claimed: not due until the lease ends
