@@ -579,9 +579,11 @@ def test_two_overlapping_tracking_rounds_read_a_post_once(hub: LiveHub) -> None:
     assert row.sent_at is not None
     due = row.sent_at + timedelta(minutes=1)
     with hub.runtime.sessions() as first, hub.runtime.sessions() as second:
+        # both read before either claims (each ends its transaction: SQLite's file lock)
         mine = list(first.scalars(select(TrackedPost)))
-        theirs = list(second.scalars(select(TrackedPost)))  # read before either claims
-        first.commit(), second.commit()  # (SQLite: no reader holds the file while the other writes)
+        first.commit()
+        theirs = list(second.scalars(select(TrackedPost)))
+        second.commit()
         assert tracking._claim(first, mine, due)
         assert not tracking._claim(second, theirs, due)
     assert track_due(hub.runtime, now=due).calls == 0  # claimed: not due until the lease ends
