@@ -88,6 +88,16 @@ def _shares(hub: LiveHub) -> list[dict[str, Any]]:
     return items
 
 
+def _cursor(hub: LiveHub, source: str) -> int:
+    """The in-house Weibo account's poll cursor of ``source``."""
+    with hub.runtime.sessions() as s:
+        return s.scalars(
+            select(PollCursor.id).where(
+                PollCursor.account_id == hub.world.inhouse_account_id, PollCursor.source == source
+            )
+        ).one()
+
+
 def _state(hub: LiveHub, publication_id: int) -> PublicationState:
     with hub.runtime.sessions() as s:
         publication = s.get(Publication, publication_id)
@@ -153,12 +163,7 @@ def _customers_who_wrote(hub: LiveHub, n: int, *, hours_ago: float = 0.0) -> lis
         made = hub.sim_call(
             "POST", "/_sim/burst", account_uid=UID, n=n, kind="message", text="私信{i}", push=False
         )
-    with hub.runtime.sessions() as s:
-        cursor = s.scalars(
-            select(PollCursor.id).where(
-                PollCursor.account_id == hub.world.inhouse_account_id, PollCursor.source == "direct_messages"
-            )
-        ).one()
+    cursor = _cursor(hub, "direct_messages")
     assert poll_cursor(hub.runtime, cursor).error == ""
     with hub.runtime.sessions() as s:
         rows = s.execute(
@@ -371,9 +376,7 @@ def test_a_rate_limit_storm_while_tracking_leaves_service_polling_unharmed(hub: 
         pauses = {p.scope for p in s.scalars(select(AccountPause))}
         account = s.get(Account, hub.world.inhouse_account_id)
         assert account is not None and account.health == Health.OK and account.rate_limited_until is None
-        cursor = s.scalars(
-            select(PollCursor.id).where(PollCursor.account_id == account.id, PollCursor.source == "mentions")
-        ).one()
+    cursor = _cursor(hub, "mentions")
     assert pauses == {TRACKING}
     # paused for as long as Weibo said: the next rounds make no call at all
     assert track_due(hub.runtime, now=start + timedelta(seconds=30)).calls == 0
@@ -396,12 +399,7 @@ def test_the_monitor_shows_deliveries_counts_replies_and_the_requests_they_cause
     hub.sim_call("POST", "/_sim/comments", account_uid=UID, status_id=row.platform_id, text=text)
     hub.sim_call("POST", "/_sim/comments", account_uid=UID, status_id=row.platform_id, text="[赞][赞]")
     hub.sim_call("POST", "/_sim/engagement", status_id=row.platform_id, likes=4)
-    with hub.runtime.sessions() as s:
-        cursor = s.scalars(
-            select(PollCursor.id).where(
-                PollCursor.account_id == hub.world.inhouse_account_id, PollCursor.source == "comments_to_me"
-            )
-        ).one()
+    cursor = _cursor(hub, "comments_to_me")
     assert poll_cursor(hub.runtime, cursor).error == ""
     track_due(hub.runtime, now=row.sent_at + timedelta(minutes=1))
     with hub.runtime.sessions() as s:
@@ -483,12 +481,7 @@ def test_the_reposts_and_comments_a_post_draws_are_taken_in_once_through_filters
     assert (counts["reposts"], counts["comments"], counts["attitudes"]) == (4, 3, 6)
 
     assert track_due(hub.runtime, now=row.sent_at + timedelta(minutes=1)).sampled == 1  # reposts rose: read
-    with hub.runtime.sessions() as s:
-        cursor = s.scalars(
-            select(PollCursor.id).where(
-                PollCursor.account_id == hub.world.inhouse_account_id, PollCursor.source == "comments_to_me"
-            )
-        ).one()
+    cursor = _cursor(hub, "comments_to_me")
     assert poll_cursor(hub.runtime, cursor).error == ""
     # a second sample with nothing new reads no reposts again, and stores nothing twice
     track_due(hub.runtime, now=row.sent_at + timedelta(minutes=2))

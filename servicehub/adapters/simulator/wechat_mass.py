@@ -154,17 +154,26 @@ async def tags_create(request: web.Request) -> web.Response:
     return ok({"tag": {"id": _create_tag(account, name), "name": name}})
 
 
-async def user_tag_get(request: web.Request) -> web.Response:
-    """``POST /cgi-bin/user/tag/get`` ``{"tagid", "next_openid"}``: one page of a tag's fans.
-
-    A page names its last openid as ``next_openid``; asked from the last one, the answer is
-    ``count`` 0 with no ``data`` and an empty ``next_openid``."""
+async def _called(request: web.Request) -> tuple[OfficialAccount, dict[str, Any]] | web.Response:
+    """The calling account and its JSON body, or the errcode answer (bad token, bad JSON)."""
     account = caller(request)
     if isinstance(account, int):
         return errcode_response(account)
     payload = await api_payload(request)
     if payload is None:
         return errcode_response(47001)
+    return account, payload
+
+
+async def user_tag_get(request: web.Request) -> web.Response:
+    """``POST /cgi-bin/user/tag/get`` ``{"tagid", "next_openid"}``: one page of a tag's fans.
+
+    A page names its last openid as ``next_openid``; asked from the last one, the answer is
+    ``count`` 0 with no ``data`` and an empty ``next_openid``."""
+    called = await _called(request)
+    if isinstance(called, web.Response):
+        return called
+    account, payload = called
     tag_id = _int_id(payload.get("tagid"))
     if tag_id is None or tag_id not in account.tags:
         return errcode_response(45159)
@@ -184,12 +193,10 @@ async def user_tag_get(request: web.Request) -> web.Response:
 
 
 async def _batch(request: web.Request, *, tag: bool) -> web.Response:
-    account = caller(request)
-    if isinstance(account, int):
-        return errcode_response(account)
-    payload = await api_payload(request)
-    if payload is None:
-        return errcode_response(47001)
+    called = await _called(request)
+    if isinstance(called, web.Response):
+        return called
+    account, payload = called
     tag_id = _int_id(payload.get("tagid"))
     if tag_id is None or tag_id not in account.tags:
         return errcode_response(45159)
@@ -244,12 +251,10 @@ def _check_mass(account: OfficialAccount, payload: dict[str, Any]) -> tuple[int,
 
 async def mass_sendall(request: web.Request) -> web.Response:
     """``POST /cgi-bin/message/mass/sendall``: a text to one tag's fans, or to all of them."""
-    account = caller(request)
-    if isinstance(account, int):
-        return errcode_response(account)
-    payload = await api_payload(request)
-    if payload is None:
-        return errcode_response(47001)
+    called = await _called(request)
+    if isinstance(called, web.Response):
+        return called
+    account, payload = called
     if account.mass_faults.errcodes:
         return errcode_response(account.mass_faults.errcodes.pop(0))
     code, is_to_all, tag_id, content = _check_mass(account, payload)
@@ -287,12 +292,10 @@ async def mass_sendall(request: web.Request) -> web.Response:
 
 async def mass_get(request: web.Request) -> web.Response:
     """``POST /cgi-bin/message/mass/get`` ``{"msg_id"}``: a simulated send is done at once."""
-    account = caller(request)
-    if isinstance(account, int):
-        return errcode_response(account)
-    payload = await api_payload(request)
-    if payload is None:
-        return errcode_response(47001)
+    called = await _called(request)
+    if isinstance(called, web.Response):
+        return called
+    account, payload = called
     msg_id = _int_id(payload.get("msg_id"))
     found = next((m for m in account.mass_sends if m.msg_id == msg_id), None)
     if found is None:
