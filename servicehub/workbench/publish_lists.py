@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from servicehub.core.db import utcnow
 from servicehub.core.errors import ActionError
-from servicehub.core.permissions import Principal
+from servicehub.core.models import ContactList
+from servicehub.core.permissions import Principal, access
 from servicehub.publishing.audience_reads import contact_lists, list_detail
 from servicehub.publishing.audiences import (
     CSV_MAX_BYTES,
@@ -149,8 +150,12 @@ async def list_import(request: Request) -> Response:
     def act(session: Session, who: Principal, form: Form) -> str:
         upload = form.data.get("file")
         if not isinstance(upload, UploadFile):
+            access(session, who, ContactList, list_id, PUBLISH)  # another company's list: missing
             raise ActionError("csv_missing", "choose a CSV file")
-        data = upload.file.read(CSV_MAX_BYTES + 1)
+        try:
+            data = upload.file.read(CSV_MAX_BYTES + 1)  # one byte over: refused as too big
+        finally:
+            upload.file.close()  # the spooled copy is not kept past the request
         report = do_import_csv(session, who, list_id, data)
         query = {
             "notice": "imported",

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from servicehub.core.errors import ActionError
 from servicehub.core.models import EDITABLE_STATES, PublicationState
-from servicehub.core.permissions import NotVisible, Principal
+from servicehub.core.permissions import Principal
 from servicehub.core.runtime import Runtime
 from servicehub.publishing.choices import contact_list_names
 from servicehub.publishing.monitor import Monitor, monitor
@@ -145,9 +145,7 @@ async def retry_submit(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def act(session: Session, who: Principal, form: Form) -> None:
-        outbound = do_retry_target(session, runtime, who, outbound_id)
-        if outbound.publication_id != publication_id:  # another publication's: missing here
-            raise NotVisible(f"outbound {outbound_id}")
+        do_retry_target(session, runtime, who, outbound_id, publication_id=publication_id)
 
     return await submit(request, act, back=f"/publish/{publication_id}#deliveries", done="retried")
 
