@@ -4,8 +4,9 @@ The page shows the publication, its approval, each target's delivery (with a ret
 failed or unknown one), each post's reposts, comments and likes over time, the latest
 replies and the requests they caused. It stays current without a reload: a live
 ``publication`` event for it (released, sent, sampled, reviewed) or a reply on one of its
-accounts makes it re-read ``/api/publications/{id}``, and so does a timer, since the
-platform's counts change without anyone telling the hub.
+accounts makes it re-read ``/api/publications/{id}``, and so does a timer -- every 15 s, or
+every 2 s while a delivery is on its way (an event sent before the page's live stream was
+listening is missed).
 
 Thin views: ``publishing.monitor`` reads through the caller's scope (a publication outside
 it is missing), the actions decide who may cancel, approve or retry.
@@ -13,6 +14,7 @@ it is missing), the actions decide who may cancel, approve or retry.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,17 +39,23 @@ from servicehub.workbench.security import guard
 RETRYABLE = ("failed", "unknown")
 
 
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 def _series(m: Monitor) -> list[dict[str, Any]]:
-    """Each sent post's samples for its chart: [[epoch ms, reposts, comments, likes], ...]."""
-    names = {d.outbound_id: d.account for d in m.deliveries}
-    return [
-        {
-            "id": outbound_id,
-            "account": names.get(outbound_id, ""),
-            "points": [[int(x.at.timestamp() * 1000), x.reposts, x.comments, x.likes] for x in samples],
-        }
-        for outbound_id, samples in m.series.items()
-    ]
+    """Each sent post's samples for its chart: [[epoch ms, reposts, comments, likes], ...],
+    from the moment it was sent (when it had drawn nothing yet)."""
+    sent = {d.outbound_id: d for d in m.deliveries}
+    found = []
+    for outbound_id, samples in m.series.items():
+        points = [[_ms(x.at), x.reposts, x.comments, x.likes] for x in samples]
+        when = sent[outbound_id].sent_at if outbound_id in sent else None
+        if points and when is not None and _ms(when) < points[0][0]:
+            points.insert(0, [_ms(when), 0, 0, 0])
+        account = sent[outbound_id].account if outbound_id in sent else ""
+        found.append({"id": outbound_id, "account": account, "points": points})
+    return found
 
 
 def _load(runtime: Runtime, who: Principal, publication_id: int) -> dict[str, Any]:
@@ -56,6 +64,7 @@ def _load(runtime: Runtime, who: Principal, publication_id: int) -> dict[str, An
         state = m.publication.state
         return {
             "m": m,
+            "waiting": sum(m.states[s] for s in ("queued", "sending", "retry")),
             "p": m.publication,
             "targets": list(m.publication.targets),
             "list_names": dict(contact_list_names(session, who)),
@@ -87,14 +96,13 @@ async def monitor_api(request: Request) -> Response:
     publication_id = int(request.path_params["publication_id"])
     data = await run_in_threadpool(_load, runtime_of(request), who, publication_id)
     m: Monitor = data["m"]
-    delivered = m.states["sent"] + m.states["delivered"]
     return JSONResponse(
         {
             "id": m.publication.id,
             "state": str(m.publication.state),
-            "delivered": delivered,
+            "delivered": m.states["sent"] + m.states["delivered"],
             "failed": m.states["failed"] + m.states["unknown"],
-            "waiting": len(m.deliveries) - delivered - m.states["failed"] - m.states["unknown"],
+            "waiting": data["waiting"],
             "reaction_count": m.reaction_count,
             "series": data["series"],
             "html": {

@@ -250,7 +250,7 @@ def test_the_monitor_shows_counts_replies_and_requests_and_its_json_follows(
     data = web.get(f"/api/publications/{publication_id}").json()
     assert data["state"] == "released" and data["delivered"] == 1 and data["reaction_count"] == 1
     [series] = data["series"]
-    assert series["id"] == row.id and [p[1:] for p in series["points"]] == [[3, 2, 9]]
+    assert series["id"] == row.id and [p[1:] for p in series["points"]] == [[0, 0, 0], [3, 2, 9]]
     assert "转发 3 · 评论 2 · 点赞 9" in data["html"]["deliveries"]
     assert "办了流量包网速反而更慢了" in data["html"]["reactions"]
     web.cookies.clear()

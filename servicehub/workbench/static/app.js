@@ -297,6 +297,9 @@
       window.location.reload();
     }, 800);
   }
+  source.onopen = function () {  // (re)connected: what happened meanwhile was not heard
+    document.dispatchEvent(new CustomEvent("hub:live-open"));
+  };
   source.onmessage = function (e) {
     var event;
     try { event = JSON.parse(e.data); } catch (err) { return; }

@@ -6,7 +6,8 @@
 //   checks again on submit: all of this only helps.
 // - monitor: one chart per sent post (reposts / comments / likes over time, vendored
 //   ECharts), and the page re-reads /api/publications/<id> when a live event names it or
-//   one of its accounts, and every 15 seconds (the platform's counts change unannounced).
+//   one of its accounts, when the live stream (re)connects, and on a clock: every 15 s (the
+//   platform's counts change unannounced), every 2 s while a delivery is on its way.
 // - forms with data-confirm ask first.
 (function () {
   "use strict";
@@ -204,17 +205,29 @@
   draw(JSON.parse(document.getElementById("pub-series").textContent));
 
   var busy = false;
+  var again = false;  // something changed while a read was on its way: read once more after it
   var typingHere = function () {
     var el = document.activeElement;
     return !!el && el.tagName === "TEXTAREA" && !!el.value;
   };
+  // The next read on the clock: soon while a delivery is on its way, else every 15 s.
+  var clock = null;
+  var schedule = function (waiting) {
+    if (clock) { clearTimeout(clock); }
+    clock = setTimeout(refresh, waiting > 0 ? 2000 : 15000);
+  };
+  var done = function () {
+    busy = false;
+    if (again) { again = false; refresh(); }
+  };
   var refresh = function () {
-    if (busy) { return; }
+    if (busy) { again = true; return; }
     busy = true;
     fetch("/api/publications/" + publicationId, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
-        busy = false;
+        done();
+        schedule(data ? data.waiting : 0);
         if (!data) { return; }
         if (data.state !== monitor.dataset.state) {  // approved, released, cancelled: new buttons
           if (!typingHere()) { window.location.reload(); }
@@ -224,7 +237,7 @@
         document.getElementById("pub-reactions").innerHTML = data.html.reactions;
         draw(data.series);
       })
-      .catch(function () { busy = false; });
+      .catch(function () { done(); schedule(0); });
   };
   var pending = null;
   var refreshSoon = function () {
@@ -244,5 +257,6 @@
       refreshSoon();  // something arrived on one of its accounts: perhaps a reply to it
     }
   });
-  setInterval(refresh, 15000);
+  document.addEventListener("hub:live-open", refreshSoon);
+  schedule(parseInt(monitor.dataset.waiting || "0", 10));
 })();
