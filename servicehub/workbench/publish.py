@@ -27,7 +27,7 @@ from servicehub.core.models import EDITABLE_STATES, Publication, PublicationStat
 from servicehub.core.permissions import Forbidden, Principal, access
 from servicehub.publishing.choices import compose_choices
 from servicehub.publishing.compose import check_draft
-from servicehub.publishing.monitor import publications
+from servicehub.publishing.monitor import PAGE, publications
 from servicehub.publishing.publications import do_edit, do_submit, needs_review
 from servicehub.workbench.forms import Form, explain, id_or_none, principal, runtime_of, submit
 from servicehub.workbench.i18n import translator
@@ -72,7 +72,7 @@ async def publications_page(request: Request) -> Response:
             return publications(session, who, state=state or None, before_id=before)
 
     rows = await run_in_threadpool(load)
-    more = rows[-1].id if len(rows) >= 50 else None
+    more = rows[-1].id if len(rows) >= PAGE else None
     return render(
         request,
         "publish/index.html",
