@@ -81,6 +81,8 @@ def do_save_list(
 ) -> ContactList:
     """Create a contact list (or change one in ``who``'s ``publish`` scope)."""
     require(who, "publish")
+    # another company's list is missing, whatever else is wrong with the input
+    contact_list = access(session, who, ContactList, list_id, "publish") if list_id is not None else None
     name = name.strip()
     if not name or len(name) > NAME_MAX:
         raise ActionError("list_name", "a list needs a name of at most 80 characters", limit=NAME_MAX)
@@ -91,16 +93,15 @@ def do_save_list(
             )
         )
         rule = ListRule(rule.tags, rule.min_tier, tuple(a for a in rule.account_ids if a in visible))
-    if list_id is None:
+    if contact_list is None:
         contact_list = ContactList(name=name, org_id=who.org_id, created_by=who.user_id, rule=rule.as_dict())
         session.add(contact_list)
         session.flush()
         audit.record(session, "contact_list.created", "contact_list", contact_list.id, by=who, name=name)
         return contact_list
-    contact_list = access(session, who, ContactList, list_id, "publish")
     before = {"name": contact_list.name, "rule": contact_list.rule}
     contact_list.name, contact_list.rule = name, rule.as_dict()
-    audit.record(session, "contact_list.changed", "contact_list", list_id, by=who, before=before)
+    audit.record(session, "contact_list.changed", "contact_list", contact_list.id, by=who, before=before)
     return contact_list
 
 

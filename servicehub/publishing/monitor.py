@@ -106,6 +106,7 @@ class Monitor:
     reaction_count: int
     requests: list[tuple[int, str, str]]  # (request id, state, priority) caused by replies
     states: Counter[str] = field(default_factory=Counter)
+    accounts: dict[int, str] = field(default_factory=dict)  # its accounts' names by id
 
 
 def publications(
@@ -233,6 +234,7 @@ def monitor(session: Session, who: Principal, publication_id: int) -> Monitor:
         reaction_count=count,
         requests=requests,
         states=Counter(d.state for d in deliveries),
+        accounts=names,
     )
 
 

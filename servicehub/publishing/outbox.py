@@ -169,12 +169,18 @@ def do_retry_outbound(
     _tell(session, runtime, outbound)
 
 
-def do_retry_target(session: Session, runtime: Runtime, who: Principal, outbound_id: int) -> OutboundMessage:
+def do_retry_target(
+    session: Session, runtime: Runtime, who: Principal, outbound_id: int, *, publication_id: int | None = None
+) -> OutboundMessage:
     """Send one failed or unknown target of a publication again. Unlike a reply's retry, the
     platform is read back first (``in_doubt``): whether the earlier try arrived is checked,
-    not assumed, so a retry after a crash never posts twice."""
+    not assumed, so a retry after a crash never posts twice.
+
+    ``publication_id``, when given, is the publication the person is looking at: a target of
+    another publication is missing there."""
     outbound = session.get(OutboundMessage, outbound_id)
-    if outbound is None or outbound.publication_id is None:
+    elsewhere = outbound is not None and publication_id not in (None, outbound.publication_id)
+    if outbound is None or outbound.publication_id is None or elsewhere:
         raise NotVisible(f"outbound {outbound_id}")
     access(session, who, Publication, outbound.publication_id, "publish")
     if outbound.state not in (DeliveryState.FAILED, DeliveryState.UNKNOWN):

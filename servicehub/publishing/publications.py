@@ -50,12 +50,16 @@ def submission_key(who: Principal, nonce: str) -> str:
     return "pub:" + hashlib.sha256(f"{who.user_id}:{nonce}".encode()).hexdigest()[:64]
 
 
+def holds(session: Session, who: Principal, publication_id: int, function: str) -> bool:
+    """Whether ``who`` holds ``function`` over every account of the publication (a page
+    offers only the buttons whose action would be allowed)."""
+    stmt = select(Publication.id).where(Publication.id == publication_id)
+    return session.scalars(restrict(stmt, who, function, Publication)).first() is not None
+
+
 def needs_review(session: Session, who: Principal, publication_id: int) -> bool:
     """Whether ``who`` lacks ``publish.unreviewed`` over one of the publication's accounts."""
-    stmt = restrict(
-        select(Publication.id).where(Publication.id == publication_id), who, "publish.unreviewed", Publication
-    )
-    return session.scalars(stmt).first() is None
+    return not holds(session, who, publication_id, "publish.unreviewed")
 
 
 def do_submit(

@@ -14,7 +14,8 @@ account-wide limit on their own calls, and no storm in these reads can stop them
 When a post's repost count rises, its reposts are read (``listener.take_reposts``) and go
 through the normal filters and routing like any mention; comments on it arrive with the
 account's ``comments_to_me`` polling. Samples land in ``engagement_snapshots``, which the
-monitoring view and the publishing analytics read.
+monitoring view and the publishing analytics read; each batch sampled tells the open monitor
+pages of its publications (a live ``publication`` event on commit).
 """
 
 from __future__ import annotations
@@ -212,4 +213,21 @@ def record_samples(
         post.samples += 1
         every = interval(now - post.sent_at)
         post.next_at = None if every is None else now + every
+    _tell(session, runtime, [p.outbound_id for p in batch])
     return len(by_id)
+
+
+def _tell(session: Session, runtime: Runtime, outbound_ids: list[int]) -> None:
+    """One live event naming the publications whose posts were sampled: their monitor pages
+    redraw the counts (a sample changes no row those pages would otherwise hear about)."""
+    publication_ids = sorted(
+        {
+            i
+            for i in session.scalars(
+                select(OutboundMessage.publication_id).where(OutboundMessage.id.in_(outbound_ids))
+            )
+            if i is not None
+        }
+    )
+    if publication_ids:
+        runtime.publish_on_commit(session, {"type": "publication", "publication_ids": publication_ids})

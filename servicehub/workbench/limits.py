@@ -16,11 +16,16 @@ KB = 1024
 PUSH_BYTES = 256 * KB  # a platform push or a gateway's delivery reports: a small batch
 LOGIN_BYTES = 8 * KB  # username, password, CSRF token
 FORM_BYTES = 1024 * KB  # every other form and JSON body (a reply is at most a few KB)
+# A contact list's CSV import: the file (``publishing.audiences.CSV_MAX_BYTES``, 2 MB) and
+# the multipart wrapping around it.
+UPLOAD_BYTES = 2 * 1024 * KB + 64 * KB
 
 
 def cap_for(path: str) -> int:
     if path.startswith(("/push/", "/callbacks/")):
         return PUSH_BYTES
+    if path.startswith("/publish/lists/") and path.endswith("/import"):
+        return UPLOAD_BYTES
     if path == "/login":
         return LOGIN_BYTES
     return FORM_BYTES

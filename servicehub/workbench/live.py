@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from servicehub.core.auth import signed_in
-from servicehub.core.event_scope import names_something, sees_everything, visible_event
+from servicehub.core.event_scope import may_receive, names_something, sees_everything, visible_event
 from servicehub.core.permissions import Principal
 from servicehub.core.runtime import Runtime
 from servicehub.listener.push import PushRejected, receive_push, verify_echo
@@ -59,8 +59,10 @@ async def events(request: Request) -> Response:
                     return  # the session ended: so does the stream
                 event = await feed.get(timeout=1.0)
                 shown = None
-                if event is not None and who.can("request.view") and names_something(event):
-                    shown = event if sees_everything(who) else await run_in_threadpool(scoped, who, event)
+                if event is not None and names_something(event) and may_receive(who, event):
+                    shown = (
+                        event if sees_everything(who, event) else await run_in_threadpool(scoped, who, event)
+                    )
                 if shown is not None:
                     last_sent = clock()
                     yield f"data: {json.dumps(shown, ensure_ascii=False)}\n\n"

@@ -15,6 +15,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 _ID = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+_PUBLICATION = {
+    "name": "publication_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
 
 
@@ -177,6 +183,38 @@ DOCUMENT: dict[str, Any] = {
                     "403",
                     "404",
                     "422",
+                ),
+            }
+        },
+        "/api/publications/{publication_id}": {
+            "get": {
+                "summary": "A publication's monitor: state, delivery counts, chart series, rendered sections",
+                "parameters": [_PUBLICATION],
+                "responses": _answers(_json("The monitor", {"type": "object"}), "401", "403", "404"),
+            }
+        },
+        "/api/publish/check": {
+            "post": {
+                "summary": "Check a compose form as it is: each account's problems, or the draft's error",
+                "parameters": [_CSRF],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "text": {"type": "string"},
+                                    "category": {"type": "string"},
+                                    "account": {"type": "string"},
+                                    "scheduled_at": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": _answers(
+                    _json("Problems per account", {"type": "object"}), "401", "403", "404", "413"
                 ),
             }
         },

@@ -30,6 +30,7 @@ MENU: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nav.queue", "/queue", ("request.view",)),
     ("nav.workorders", "/workorders", ("request.view", "workorder.handle")),
     ("nav.leads", "/leads", ("lead.manage",)),
+    ("nav.publish", "/publish", ("publish", "publish.approve")),
     ("nav.snippets", "/snippets", ("request.reply", "snippet.manage")),
     ("nav.review", "/review", ("message.review",)),
     ("nav.accounts", "/accounts", ("account.view",)),

@@ -37,3 +37,33 @@ def test_events_are_cut_down_to_what_the_receiver_may_see(sqlite_runtime: Runtim
         assert visible_event(s, no_roles, both) is None
         assert visible_event(s, partner, {"type": "messages", "account_id": world.inhouse_account_id}) is None
         assert visible_event(s, manager, {"type": "ping"}) is None  # names nothing: fail closed
+
+
+def test_publication_events_reach_only_those_who_may_look_at_the_publication(
+    sqlite_runtime: Runtime, world: World
+) -> None:
+    from servicehub.core.models import Category
+    from servicehub.publishing.compose import Draft, TargetSpec
+    from servicehub.publishing.publications import do_submit
+
+    def submit(user_id: int, account_id: int, nonce: str) -> int:
+        draft = Draft("通知", Category.OTHER, (TargetSpec(account_id, as_post=True),))
+        with sqlite_runtime.sessions() as s:
+            publication = do_submit(s, sqlite_runtime, principal_of(s, user_id), draft, nonce=nonce)
+            s.commit()
+            return publication.id
+
+    # pending: neither is released, so no adapter is called
+    theirs = submit(world.partner_id, world.partner_account_id, "p")
+    with sqlite_runtime.sessions() as s:
+        operator, partner, manager, other = (
+            principal_of(s, u)
+            for u in (world.operator_id, world.partner_id, world.manager_id, world.other_partner_id)
+        )
+        one = {"type": "publication", "publication_id": theirs}
+        assert visible_event(s, partner, one) == one
+        assert visible_event(s, manager, one) == one  # approves everything
+        assert visible_event(s, operator, one) is None
+        assert visible_event(s, other, one) is None
+        many = {"type": "publication", "publication_ids": [theirs, 999999], "account_id": 1}
+        assert visible_event(s, partner, many) == {"type": "publication", "publication_ids": [theirs]}

@@ -4,10 +4,11 @@ and lists, counts and workload boards never show a row outside the caller's scop
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,9 +19,12 @@ from starlette.testclient import TestClient
 from servicehub.core.db import utcnow
 from servicehub.core.models import (
     AuditEvent,
+    Category,
     CustomerIdentity,
+    DeliveryState,
     ListeningTask,
     Message,
+    OutboundMessage,
     RoutingRule,
     ServiceRequest,
     Team,
@@ -29,6 +33,9 @@ from servicehub.core.models import (
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user
 from servicehub.leads.actions import do_create_lead
+from servicehub.publishing.audiences import ListRule, do_save_list
+from servicehub.publishing.compose import Draft, TargetSpec
+from servicehub.publishing.publications import do_submit
 from servicehub.workbench.app import create_app
 from servicehub.workday.announcements import do_post_announcement
 from servicehub.workday.snippets import do_create_snippet
@@ -68,6 +75,12 @@ class Ids:
     oauth: str = "weibo"  # a platform connected through OAuth
     app: str = "wechat"  # a platform connected by app credentials
     board: str = "trends"  # an analytics dashboard
+    pub_mine: int = 0  # 张伟's publication on the in-house account, scheduled for tomorrow
+    pub_theirs: int = 0  # 李娜's publication on the partner account, waiting for approval
+    pub_sent: int = 0  # 张伟's post on the in-house account, sent (through the fake)
+    out_sent: int = 0  # its one delivery
+    list_mine: int = 0  # 张伟's contact list (the in-house company's)
+    list_theirs: int = 0  # 李娜's contact list (the partner company's)
 
 
 def expect(anon: str | int, **by_role: str | int) -> dict[str, str | int]:
@@ -306,6 +319,59 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, dict[str, str | int]]] = 
     ("POST", "/password", {"current": "wrong", "new": "x", "repeated": "x"}, expect(LOGIN)),
     ("POST", "/admin/users/{victim}/password", {"password": "short"}, expect(LOGIN, **ADMIN_ONLY)),
     ("POST", "/admin/users/{victim}/unlock", {}, expect(LOGIN, **ADMIN_ONLY)),
+    # -- 发布中心: publish on one's own company's accounts; approve as manager or supervisor
+    ("GET", "/publish", None, expect(LOGIN)),
+    ("GET", "/publish/new", None, expect(LOGIN, manager=DENY)),
+    ("POST", "/publish/new", {"text": ""}, expect(LOGIN, manager=DENY)),
+    ("POST", "/api/publish/check", {"json": {}}, expect(401, manager=DENY)),
+    ("GET", "/publish/{pub_mine}", None, expect(LOGIN, **IN_HOUSE_ONLY)),
+    ("GET", "/publish/{pub_theirs}", None, expect(LOGIN, **REQ_THEIRS)),
+    ("GET", "/publish/999999", None, expect(LOGIN, default=HIDE)),
+    ("GET", "/api/publications/{pub_mine}", None, expect(401, **IN_HOUSE_ONLY)),
+    ("GET", "/api/publications/{pub_theirs}", None, expect(401, **REQ_THEIRS)),
+    ("GET", "/publish/{pub_mine}/edit", None, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("GET", "/publish/{pub_theirs}/edit", None, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    ("POST", "/publish/{pub_mine}/edit", {"text": ""}, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/publish/{pub_theirs}/edit", {"text": ""}, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    (
+        "POST",
+        "/publish/{pub_mine}/review",
+        {"decision": "approve"},  # it is scheduled, not waiting: refused (422) where allowed
+        expect(LOGIN, zhangwei=DENY, lina=DENY, zhaolei=DENY, psup=HIDE),
+    ),
+    (
+        "POST",
+        "/publish/{pub_theirs}/review",
+        {"decision": "reject"},  # no comment: refused (422) where allowed
+        expect(LOGIN, zhangwei=DENY, lina=DENY, zhaolei=DENY),
+    ),
+    (
+        "POST",
+        "/publish/{pub_sent}/retry/{out_sent}",  # sent: refused (422) where allowed
+        {},
+        expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY),
+    ),
+    ("POST", "/publish/{pub_mine}/retry/{out_sent}", {}, expect(LOGIN, manager=DENY, default=HIDE)),
+    ("POST", "/publish/{pub_mine}/cancel", {}, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/publish/{pub_theirs}/cancel", {}, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    # contact lists: a company's own
+    ("GET", "/publish/lists", None, expect(LOGIN, manager=DENY)),
+    ("POST", "/publish/lists", {"name": ""}, expect(LOGIN, manager=DENY)),
+    ("GET", "/publish/lists/{list_mine}", None, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("GET", "/publish/lists/{list_theirs}", None, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    ("GET", "/publish/lists/999999", None, expect(LOGIN, manager=DENY, default=HIDE)),
+    ("POST", "/publish/lists/{list_mine}", {"name": ""}, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/publish/lists/{list_theirs}", {"name": ""}, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    ("POST", "/publish/lists/{list_mine}/import", {}, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/publish/lists/{list_theirs}/import", {}, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
+    (
+        "POST",
+        "/publish/lists/{list_mine}/members/{cmine}/remove",
+        {},
+        expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY),
+    ),
+    ("POST", "/publish/lists/{list_mine}/delete", {}, expect(LOGIN, manager=DENY, **IN_HOUSE_ONLY)),
+    ("POST", "/publish/lists/{list_theirs}/delete", {}, expect(LOGIN, manager=DENY, **REQ_THEIRS)),
     # Last: it ends the caller's session (checked after the loop).
     ("POST", "/logout/everywhere", {}, expect(LOGIN, default=LOGIN)),
 ]
@@ -357,7 +423,40 @@ def setup(sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> tuple[Wor
         message = s.scalars(select(Message).where(Message.request_id == mine)).one()
         message.attachments = [{"kind": "image", "media_id": "photo-of-a-bill"}]
         contact = (*contact, message.id)
-    return world, Ids(*base, world.inhouse_account_id, *_workday_rows(sqlite_runtime, world, mine), *contact)
+    ids = Ids(*base, world.inhouse_account_id, *_workday_rows(sqlite_runtime, world, mine), *contact)
+    return world, dataclasses.replace(ids, **_publishing_rows(sqlite_runtime, world))
+
+
+def _publishing_rows(runtime: Runtime, world: World) -> dict[str, int]:
+    """Two publications each way and a contact list per company -- made by their actions
+    (the sent post goes through the fake adapter installed above)."""
+
+    def post(text: str, account_id: int, at: datetime | None = None) -> Draft:
+        return Draft(text, Category.ANNOUNCEMENT, (TargetSpec(account_id, as_post=True),), scheduled_at=at)
+
+    with runtime.sessions() as s:
+        zhangwei, lina = principal_of(s, world.operator_id), principal_of(s, world.partner_id)
+        tomorrow = utcnow() + timedelta(days=1)
+        mine = do_submit(
+            s, runtime, zhangwei, post("明日停机维护", world.inhouse_account_id, tomorrow), nonce="m"
+        )
+        theirs = do_submit(s, runtime, lina, post("上海营业厅通知", world.partner_account_id), nonce="t")
+        list_mine = do_save_list(s, zhangwei, name="宽带用户", rule=ListRule(tags=("宽带",)))
+        list_theirs = do_save_list(s, lina, name="上海用户", rule=ListRule())
+        s.commit()
+        found = {"pub_mine": mine.id, "pub_theirs": theirs.id}
+        found |= {"list_mine": list_mine.id, "list_theirs": list_theirs.id}
+    with runtime.sessions() as s:
+        sent = do_submit(s, runtime, zhangwei, post("流量包上线", world.inhouse_account_id), nonce="s")
+        s.commit()
+        found["pub_sent"] = sent.id
+    with runtime.sessions() as s:
+        out = s.scalars(
+            select(OutboundMessage).where(OutboundMessage.publication_id == found["pub_sent"])
+        ).one()
+        assert out.state == DeliveryState.SENT
+        found["out_sent"] = out.id
+    return found
 
 
 def _workday_rows(runtime: Runtime, world: World, mine: int) -> tuple[int, int, int, int, int, int]:

@@ -21,6 +21,7 @@ import servicehub
 from servicehub.adapters.base import InboundItem, ItemKind, PlatformUser, ReplyTarget, Source
 from servicehub.core.models import (
     AccountKind,
+    Category,
     DeliveryState,
     ErrorKind,
     Health,
@@ -28,15 +29,18 @@ from servicehub.core.models import (
     Message,
     Organization,
     OrgKind,
+    OutboundKind,
     OutboundMessage,
     Presence,
     Priority,
+    PublicationState,
     RequestState,
     RoutingRule,
     Scope,
     Strategy,
     Team,
 )
+from servicehub.core.notifications import KINDS as NOTIFICATION_KINDS
 from servicehub.core.runtime import Runtime
 from servicehub.filters.settings import FILTER_NAMES
 from servicehub.listener.filtering import chain_for
@@ -92,6 +96,21 @@ def test_every_literal_key_exists_in_both_languages() -> None:
             "poll_error",
             ["token_expired", "rate_limited", "unavailable", "rejected", "malformed", "internal", "budget"],
         ),
+        ("publication_state", [str(s) for s in PublicationState]),
+        ("publish.no_deliveries", [str(s) for s in PublicationState]),
+        ("category", [str(c) for c in Category]),
+        (
+            "publish.kind",
+            [str(k) for k in (OutboundKind.POST, OutboundKind.DIRECT_MESSAGE, OutboundKind.MASS)],
+        ),
+        (
+            "publish.problem",
+            [
+                *("cannot_post", "cannot_message", "cannot_mass_send", "too_long", "topic", "domain"),
+                *("image_post_only", "other"),
+            ],
+        ),
+        ("notif", list(NOTIFICATION_KINDS)),
     ],
 )
 def test_every_code_a_page_can_show_has_words(prefix: str, codes: list[str]) -> None:

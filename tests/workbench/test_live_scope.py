@@ -107,3 +107,29 @@ def test_a_deactivated_users_open_stream_ends(hub: LiveHub) -> None:
         assert listener.request_ids() == set()
     finally:
         listener.close()
+
+
+def test_a_publication_event_reaches_only_those_who_may_look_at_it(hub: LiveHub) -> None:
+    from servicehub.core.models import Category
+    from servicehub.publishing.compose import Draft, TargetSpec
+    from servicehub.publishing.publications import do_submit
+
+    world = hub.world
+    names = ("zhangwei", "lina", "zhaolei", "manager")
+    inhouse, partner, other, manager = (Listener(hub, u) for u in names)
+    try:
+        draft = Draft("上海营业厅通知", Category.OTHER, (TargetSpec(world.partner_account_id, as_post=True),))
+        with hub.runtime.sessions() as s:  # a partner's: it waits for approval, nothing is sent
+            publication_id = do_submit(s, hub.runtime, principal_of(s, world.partner_id), draft, nonce="p").id
+            s.commit()
+        event = {"type": "publication", "publication_id": publication_id}
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (event in manager.events and event in partner.events):
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert event in manager.events and event in partner.events
+        assert [e for e in inhouse.events if e.get("type") == "publication"] == []
+        assert [e for e in other.events if e.get("type") == "publication"] == []
+    finally:
+        for listener in (inhouse, partner, other, manager):
+            listener.close()

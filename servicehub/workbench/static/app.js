@@ -3,6 +3,8 @@
 // - live updates: queue rows change in place, the notification badge follows, the page of
 //   one request / work order re-reads itself when it changed (unless you are typing);
 // - snippets, @mentions, keyboard shortcuts and the "who else is here" heartbeat.
+// Page scripts (publish.js) reuse the text measures (window.hub) and hear each live event as
+// a "hub:live" DOM event.
 (function () {
   "use strict";
   var body = document.body;
@@ -10,15 +12,19 @@
   var me = parseInt(body.dataset.user || "0", 10);
 
   // ---- how long a text is, as each platform counts it ------------------------------------
-  // Weibo length: Latin-1 counts half, astral characters (emoji) count two, each URL counts ten.
+  // Weibo length, exactly as servicehub/adapters/weibo/text.py weibo_length counts it: in half
+  // units, a code point up to U+00FF is one, the rest of the BMP two, above U+FFFF (emoji)
+  // four, and every http(s) URL twenty (Weibo shortens it to a t.cn link). A URL is made of
+  // RFC 3986 characters only: it ends at the first space or non-ASCII character. Rounded up.
+  var WEIBO_URL = /https?:\/\/[A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]+/g;
   function weiboLength(text) {
     var units = 0;
-    text = text.replace(/https?:\/\/[^\s\u3000]+/g, function () { units += 20; return ""; });
+    text = text.replace(WEIBO_URL, function () { units += 20; return ""; });
     for (var ch of text) {
       var cp = ch.codePointAt(0);
       units += cp <= 0xff ? 1 : cp > 0xffff ? 4 : 2;
     }
-    return Math.ceil(units / 2);
+    return Math.floor((units + 1) / 2);
   }
   // How each platform counts (the server names it in data-counting; it checks again itself).
   var measures = {
@@ -26,6 +32,7 @@
     utf8_bytes: function (text) { return new TextEncoder().encode(text).length; },
     chars: function (text) { return Array.from(text).length; }
   };
+  window.hub = { measures: measures };  // publish.js counts with the same measures
   function isOver(area) {
     if (!area.dataset.limit) { return false; }
     var measure = measures[area.dataset.counting] || measures.chars;
@@ -290,9 +297,13 @@
       window.location.reload();
     }, 800);
   }
+  source.onopen = function () {  // (re)connected: what happened meanwhile was not heard
+    document.dispatchEvent(new CustomEvent("hub:live-open"));
+  };
   source.onmessage = function (e) {
     var event;
     try { event = JSON.parse(e.data); } catch (err) { return; }
+    document.dispatchEvent(new CustomEvent("hub:live", { detail: event }));  // for page scripts
     var ids = event.request_ids || (event.request_id ? [event.request_id] : []);
     if (event.type === "notification") {
       if ((event.user_ids || []).indexOf(me) >= 0) { refreshBadge(); }
