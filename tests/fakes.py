@@ -42,6 +42,7 @@ class FakePlatform:
     lookups: int = 0
     fetches: int = 0
     blind: bool = False  # True: the platform cannot read back what was sent (no SentLookup)
+    pictures: list[PostImage] = field(default_factory=list)  # posted with posts, in order
 
     def adapter(self, config: PlatformConfig, creds: Credentials, transport: object) -> FakeAdapter:
         return (BlindFakeAdapter if self.blind else LookingFakeAdapter)(self, creds)
@@ -92,7 +93,10 @@ class FakeAdapter:
     def publish_post(
         self, text: str, *, client_ip: str | None = None, image: PostImage | None = None
     ) -> SentRef:
-        return self.reply(ReplyTarget(kind="post"), text)
+        ref = self.reply(ReplyTarget(kind="post"), text)
+        if image is not None:
+            self.fake.pictures.append(image)
+        return ref
 
     def send_direct_message(self, user_uid: str, text: str, *, client_ip: str | None = None) -> SentRef:
         return self.reply(ReplyTarget(kind="private_message", user_uid=user_uid), text)

@@ -19,6 +19,8 @@ FORM_BYTES = 1024 * KB  # every other form and JSON body (a reply is at most a f
 # A contact list's CSV import: the file (``publishing.audiences.CSV_MAX_BYTES``, 2 MB) and
 # the multipart wrapping around it.
 UPLOAD_BYTES = 2 * 1024 * KB + 64 * KB
+# A publication's picture (``publishing.images.MAX_BYTES``, 5 MB), its text and the wrapping.
+PICTURE_BYTES = 5 * 1024 * KB + 64 * KB
 
 
 def cap_for(path: str) -> int:
@@ -26,6 +28,8 @@ def cap_for(path: str) -> int:
         return PUSH_BYTES
     if path.startswith("/publish/lists/") and path.endswith("/import"):
         return UPLOAD_BYTES
+    if path == "/publish/new" or (path.startswith("/publish/") and path.endswith("/edit")):
+        return PICTURE_BYTES
     if path == "/login":
         return LOGIN_BYTES
     return FORM_BYTES

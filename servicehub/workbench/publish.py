@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,6 +26,8 @@ from servicehub.core.db import utcnow
 from servicehub.core.errors import ActionError
 from servicehub.core.models import EDITABLE_STATES, Publication, PublicationState
 from servicehub.core.permissions import Forbidden, Principal, access
+from servicehub.core.runtime import Runtime
+from servicehub.publishing import images
 from servicehub.publishing.choices import compose_choices
 from servicehub.publishing.compose import check_draft
 from servicehub.publishing.monitor import PAGE, publications
@@ -56,6 +59,21 @@ def require_reader(who: Principal) -> None:
     """Publications are for those who publish or approve; anyone else is refused (403)."""
     if not any(who.can(f) for f in READERS):
         raise Forbidden(PUBLISH)
+
+
+@guard()
+async def picture(request: Request) -> Response:
+    """A stored picture, for the compose form and the monitor. Its name is the SHA-256 of its
+    bytes: only someone who was shown it can name it, and publishers and approvers may."""
+    require_reader(principal(request))
+    try:
+        path = images.path_of(runtime_of(request), request.path_params["name"])
+    except ActionError:
+        return Response(status_code=404)
+    data = await run_in_threadpool(path.read_bytes)
+    _, content_type = images.kind_of(data)
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response(data, media_type=content_type, headers=headers)
 
 
 @guard()
@@ -157,12 +175,27 @@ def _refused(request: Request, publication_id: int | None) -> Any:
     return on_error
 
 
+def _with_picture(runtime: Runtime, form: Form, state: ComposeState) -> ComposeState:
+    """The form's state with a newly chosen picture stored (checked by its bytes) in place of
+    the one it carried; no file chosen keeps the one it had."""
+    upload = form.data.get("image_file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return state
+    try:
+        data = upload.file.read(images.MAX_BYTES + 1)  # one byte over: refused as too big
+    finally:
+        upload.file.close()
+    if data:
+        state.image = images.store_upload(runtime, data)
+    return state
+
+
 @guard(PUBLISH)
 async def compose_submit(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def act(session: Session, who: Principal, form: Form) -> str:
-        draft = state_of(form, strict=True).draft(form)
+        draft = _with_picture(runtime, form, state_of(form, strict=True)).draft(form)
         nonce = form.text("nonce", max_length=64)
         if not nonce:
             raise ActionError("invalid", "the form lost its nonce; reload it")
@@ -178,7 +211,7 @@ async def edit_submit(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def act(session: Session, who: Principal, form: Form) -> str:
-        draft = state_of(form, strict=True).draft(form)
+        draft = _with_picture(runtime, form, state_of(form, strict=True)).draft(form)
         publication = do_edit(session, runtime, who, publication_id, draft)
         return f"/publish/{publication.id}?notice={NOTICE.get(publication.state, 'saved')}"
 
@@ -216,4 +249,5 @@ ROUTES: list[BaseRoute] = [
     Route("/publish/{publication_id:id}/edit", edit_page),
     Route("/publish/{publication_id:id}/edit", edit_submit, methods=["POST"]),
     Route("/api/publish/check", check_api, methods=["POST"]),
+    Route("/publish/pictures/{name:str}", picture),
 ]

@@ -33,6 +33,7 @@ class ComposeState:
     posts: set[int] = field(default_factory=set)
     lists: dict[int, set[int]] = field(default_factory=dict)
     tags: dict[int, set[str]] = field(default_factory=dict)
+    image: str = ""  # a stored picture's name (``publishing.images``), kept across a re-render
 
     def lists_of(self, account_id: int) -> set[int]:
         return self.lists.get(account_id, set())
@@ -56,6 +57,7 @@ class ComposeState:
             category=parse_category(self.category),
             targets=targets,
             scheduled_at=form.when("scheduled_at"),
+            image=self.image or None,
         )
 
 
@@ -89,6 +91,7 @@ def state_of(form: Form, *, strict: bool) -> ComposeState:
         posts={a for a in accounts if form.flag(f"post_{a}")},
         lists={a: _ids(form.strings(f"lists_{a}"), strict, "lists") for a in accounts},
         tags={a: _tags(form.strings(f"tags_{a}"), strict) for a in accounts},
+        image="" if form.flag("image_remove") else form.raw("image").strip()[:80],
     )
     return state
 
@@ -104,6 +107,7 @@ def state_of_publication(publication: Publication) -> ComposeState:
         posts={t.account_id for t in publication.targets if t.as_post},
         lists={t.account_id: set(t.list_ids) for t in publication.targets},
         tags={t.account_id: set(t.tag_ids) for t in publication.targets},
+        image=publication.image or "",
     )
 
 

@@ -348,3 +348,40 @@ def test_no_publishing_page_shows_a_raw_code(
         if found:
             leaks[path] = found
     assert leaks == {}
+
+
+GIF = bytes.fromhex(  # a 1x1 GIF
+    "474946383961010001008000000000 00ffffff21f90401000000002c00000000010001000002024401003b".replace(" ", "")
+)
+
+
+def test_a_picture_chosen_in_the_form_is_posted_with_the_text_and_shown_on_the_monitor(
+    web: TestClient, w: World, rt: Runtime, fake: fakes.FakePlatform
+) -> None:
+    login(web, "zhangwei")
+    token = csrf_of(web.get("/publish/new").text)
+    form = {**_form(w.inhouse_account_id, f"新品海报 {LINK}"), "csrf_token": token, "nonce": "pic"}
+    answer = web.post("/publish/new", data=form, files={"image_file": ("poster.gif", GIF, "image/gif")})
+    assert answer.status_code == 303, answer.text
+    [publication] = _publications(rt)
+    assert publication.image is not None and publication.image.endswith(".gif")
+    assert [p.data for p in fake.pictures] == [GIF]
+    monitor = web.get(answer.headers["location"]).text
+    assert f"/publish/pictures/{publication.image}" in monitor
+    shown = web.get(f"/publish/pictures/{publication.image}")
+    assert shown.status_code == 200 and shown.content == GIF and shown.headers["content-type"] == "image/gif"
+    assert web.get("/publish/pictures/" + "0" * 64 + ".gif").status_code == 404
+
+
+def test_a_file_that_is_no_picture_is_refused_and_nothing_is_queued(
+    web: TestClient, w: World, rt: Runtime, fake: fakes.FakePlatform
+) -> None:
+    login(web, "zhangwei")
+    token = csrf_of(web.get("/publish/new").text)
+    form = {**_form(w.inhouse_account_id, f"新品海报 {LINK}"), "csrf_token": token, "nonce": "bad"}
+    answer = web.post(
+        "/publish/new", data=form, files={"image_file": ("poster.gif", b"<svg onload=x>", "image/gif")}
+    )
+    assert answer.status_code == 422
+    assert "配图须为 JPG、PNG 或 GIF 图片" in answer.text and "新品海报" in answer.text
+    assert _publications(rt) == [] and fake.sent == []
