@@ -175,16 +175,18 @@ def _refused(request: Request, publication_id: int | None) -> Any:
     return on_error
 
 
-def _with_picture(runtime: Runtime, form: Form, state: ComposeState) -> ComposeState:
-    """The form's state with a newly chosen picture stored (checked by its bytes) in place of
-    the one it carried; no file chosen keeps the one it had."""
+def _with_picture(runtime: Runtime, form: Form) -> ComposeState:
+    """The form's state (strictly read), with a newly chosen picture stored -- checked by its
+    bytes -- in place of the one it carried; no file chosen keeps the one it had. The upload
+    is read and closed first, whatever the rest of the form holds."""
     upload = form.data.get("image_file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return state
-    try:
-        data = upload.file.read(images.MAX_BYTES + 1)  # one byte over: refused as too big
-    finally:
-        upload.file.close()
+    data = b""
+    if isinstance(upload, UploadFile):
+        try:  # an empty file field arrives as a nameless upload: closed all the same
+            data = upload.file.read(images.MAX_BYTES + 1) if upload.filename else b""  # over: too big
+        finally:
+            upload.file.close()
+    state = state_of(form, strict=True)
     if data:
         state.image = images.store_upload(runtime, data)
     return state
@@ -195,7 +197,7 @@ async def compose_submit(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def act(session: Session, who: Principal, form: Form) -> str:
-        draft = _with_picture(runtime, form, state_of(form, strict=True)).draft(form)
+        draft = _with_picture(runtime, form).draft(form)
         nonce = form.text("nonce", max_length=64)
         if not nonce:
             raise ActionError("invalid", "the form lost its nonce; reload it")
@@ -211,7 +213,7 @@ async def edit_submit(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def act(session: Session, who: Principal, form: Form) -> str:
-        draft = _with_picture(runtime, form, state_of(form, strict=True)).draft(form)
+        draft = _with_picture(runtime, form).draft(form)
         publication = do_edit(session, runtime, who, publication_id, draft)
         return f"/publish/{publication.id}?notice={NOTICE.get(publication.state, 'saved')}"
 
