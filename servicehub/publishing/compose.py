@@ -19,9 +19,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicehub.accounts.adapters import connected
 from servicehub.accounts.config import platform_config
 from servicehub.adapters import registry
-from servicehub.adapters.base import DirectMessenger, MassSender, Publisher
+from servicehub.adapters.base import DirectMessenger, MassSender, Publisher, mass_sender
+from servicehub.adapters.errors import PlatformError
 from servicehub.core.errors import ActionError
 from servicehub.core.models import Account, Category, ContactList
 from servicehub.core.permissions import NotVisible, Principal, restrict
@@ -169,3 +171,32 @@ def refuse_problems(problems: list[TargetProblem]) -> None:
             "; ".join(f"{p.account_name}: {p.code}" for p in problems),
             problems=problems,
         )
+
+
+def tag_names(session: Session, runtime: Runtime, draft: Draft) -> dict[int, dict[str, str]]:
+    """The names of the platform tags the draft mass-sends to, per account, as each platform
+    lists them now; a tag it no longer has, or a list it cannot give, is a problem of that
+    target (``unknown_tag``, ``tags_unreadable``) and refuses the draft."""
+    found: dict[int, dict[str, str]] = {}
+    problems: list[TargetProblem] = []
+    for target in draft.targets:
+        if not target.tag_ids:
+            continue
+        account = session.get(Account, target.account_id)
+        assert account is not None  # check_draft found it in scope
+        try:
+            with connected(runtime, account) as adapter:
+                listed = {t.tag_id: t.name for t in mass_sender(adapter).audience_tags()}
+        except PlatformError as exc:
+            problems.append(
+                TargetProblem(account.id, account.display_name, "tags_unreadable", {"reason": str(exc)[:200]})
+            )
+            continue
+        missing = [t for t in target.tag_ids if t not in listed]
+        if missing:
+            problems.append(
+                TargetProblem(account.id, account.display_name, "unknown_tag", {"tag": missing[0]})
+            )
+        found[account.id] = {t: listed[t] for t in target.tag_ids if t in listed}
+    refuse_problems(problems)
+    return found

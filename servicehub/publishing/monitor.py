@@ -240,7 +240,7 @@ def monitor(session: Session, who: Principal, publication_id: int) -> Monitor:
 
 def _delivery(row: OutboundMessage, names: dict[int, str]) -> Delivery:
     target = row.target or {}
-    recipient = str(target.get("user_uid") or target.get("tag_id") or "")
+    recipient = str(target.get("user_uid") or target.get("tag_name") or target.get("tag_id") or "")
     return Delivery(
         outbound_id=row.id,
         account_id=row.account_id,

@@ -40,7 +40,7 @@ from servicehub.core.permissions import (
     scope_clause,
 )
 from servicehub.core.runtime import Runtime
-from servicehub.publishing.compose import Draft, check_draft, refuse_problems
+from servicehub.publishing.compose import Draft, check_draft, refuse_problems, tag_names
 from servicehub.publishing.release import claim, release
 
 COMMENT_MAX = 500
@@ -80,6 +80,7 @@ def do_submit(
     if existing is not None:
         return existing
     refuse_problems(check_draft(session, runtime, who, draft, now=now))
+    names = tag_names(session, runtime, draft)
     publication = Publication(
         text=draft.text.strip(),
         category=draft.category,
@@ -89,7 +90,7 @@ def do_submit(
         org_id=who.org_id,
         created_by=who.user_id,
     )
-    _set_targets(publication, draft)
+    _set_targets(publication, draft, names)
     session.add(publication)
     session.flush()
     audit.record(
@@ -106,13 +107,14 @@ def do_submit(
     return publication
 
 
-def _set_targets(publication: Publication, draft: Draft) -> None:
+def _set_targets(publication: Publication, draft: Draft, names: dict[int, dict[str, str]]) -> None:
     publication.targets = [
         PublicationAccount(
             account_id=t.account_id,
             as_post=t.as_post,
             list_ids=sorted(set(t.list_ids)),
             tag_ids=list(t.tag_ids),
+            tag_names=names.get(t.account_id, {}),
         )
         for t in draft.targets
         if not t.empty
@@ -199,11 +201,12 @@ def do_edit(
     if publication.state not in EDITABLE_STATES:
         raise ActionError("publication_not_editable", f"publication {publication_id} is {publication.state}")
     refuse_problems(check_draft(session, runtime, who, draft, now=now))
+    names = tag_names(session, runtime, draft)
     before = {"text": publication.text, "state": str(publication.state)}
     publication.text, publication.category = draft.text.strip(), draft.category
     publication.image, publication.scheduled_at = draft.image, draft.scheduled_at
     publication.reviewed_by, publication.reviewed_at = None, None
-    _set_targets(publication, draft)
+    _set_targets(publication, draft, names)
     session.flush()
     audit.record(session, "publication.edited", "publication", publication.id, by=who, before=before)
     _route(session, runtime, who, publication, now)

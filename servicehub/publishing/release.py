@@ -95,7 +95,8 @@ def _rows_for(
     if target.as_post:
         out.append(row(OutboundKind.POST, "post", kind="post", image=publication.image))
     for tag_id in target.tag_ids:
-        out.append(row(OutboundKind.MASS, f"tag:{tag_id}", kind="mass", tag_id=tag_id))
+        name = (target.tag_names or {}).get(tag_id, "")
+        out.append(row(OutboundKind.MASS, f"tag:{tag_id}", kind="mass", tag_id=tag_id, tag_name=name))
     if target.list_ids:
         lists = session.scalars(select(ContactList).where(ContactList.id.in_(target.list_ids)))
         members: set[int] = set()

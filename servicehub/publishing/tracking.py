@@ -44,6 +44,8 @@ TRACKING = "tracking"  # the pause scope of tracking reads
 TIER = 2  # analytics reads: the lowest budget tier
 BATCH = 100  # ids per statuses/count call
 LEASE = timedelta(minutes=2)  # a claimed post is not due again before this (see _claim)
+# The first sample: soon, so whoever just published sees the first reactions counted.
+FIRST_SAMPLE = timedelta(seconds=30)
 # (age below which, sample every): a post is followed for a week.
 SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
     (timedelta(minutes=10), timedelta(minutes=1)),
@@ -70,15 +72,13 @@ def follow(session: Session, account: Account, row: OutboundMessage) -> None:
     if session.get(TrackedPost, row.id) is not None:
         return
     sent_at = row.sent_at or utcnow()
-    first = interval(timedelta(0))
-    assert first is not None
     session.add(
         TrackedPost(
             outbound_id=row.id,
             account_id=account.id,
             platform_id=row.platform_id,
             sent_at=sent_at,
-            next_at=sent_at + first,
+            next_at=sent_at + FIRST_SAMPLE,
         )
     )
 

@@ -349,10 +349,11 @@ def test_tracking_follows_the_simulator_counts_often_at_first_then_less(hub: Liv
     assert row.sent_at is not None
     start = row.sent_at
     hub.sim_call("POST", "/_sim/engagement", status_id=row.platform_id, likes=5, comments=2)
-    assert track_due(hub.runtime, now=start + timedelta(seconds=30)).calls == 0  # not due yet
-    assert track_due(hub.runtime, now=start + timedelta(seconds=61)).calls == 1
+    assert track_due(hub.runtime, now=start + timedelta(seconds=20)).calls == 0  # not due yet
+    assert track_due(hub.runtime, now=start + timedelta(seconds=31)).calls == 1  # the first: soon
     hub.sim_call("POST", "/_sim/engagement", status_id=row.platform_id, likes=7)
-    assert track_due(hub.runtime, now=start + timedelta(seconds=122)).calls == 1
+    assert track_due(hub.runtime, now=start + timedelta(seconds=61)).calls == 0  # every minute now
+    assert track_due(hub.runtime, now=start + timedelta(seconds=92)).calls == 1
     assert _snapshots(hub, row.id) == [(0, 2, 5), (0, 2, 12)]
     # an hour on, the post is sampled every 15 minutes, not every minute
     assert track_due(hub.runtime, now=start + timedelta(hours=1, minutes=1)).calls == 1
@@ -448,6 +449,7 @@ def test_a_post_on_weibo_and_a_mass_send_by_wechat_tag_go_out_at_once_and_a_lost
     assert rows[OutboundKind.POST].state == DeliveryState.SENT
     mass = rows[OutboundKind.MASS]
     assert mass.state == DeliveryState.RETRY and mass.in_doubt  # the answer was lost
+    assert mass.target["tag_name"] == "宽带用户"  # as people know it, read when submitted
     assert send_outbound(hub.runtime, mass.id) == DeliveryState.SENT  # same clientmsgid: 45065
     sent = hub.sim_call("GET", "/_sim/wechat/accounts/wxpub1/mass")["mass"]
     assert len(sent) == 1 and sorted(sent[0]["recipients"]) == sorted(broadband["openids"])
@@ -468,6 +470,12 @@ def test_what_a_wechat_account_cannot_publish_is_refused_per_target(web_hub: Liv
     problems = refused.value.params["problems"]
     assert isinstance(problems, list)
     assert [(p.account_id, p.code) for p in problems] == [(wechat_id, "cannot_post")]
+    gone = Draft(
+        text="会员日", category=Category.PROMOTION, targets=(TargetSpec(wechat_id, tag_ids=("999",)),)
+    )
+    with pytest.raises(ActionError) as unknown:
+        _submit(hub, hub.world.operator_id, gone, nonce="gone")
+    assert [(p.account_id, p.code) for p in unknown.value.params["problems"]] == [(wechat_id, "unknown_tag")]
 
 
 def test_the_reposts_and_comments_a_post_draws_are_taken_in_once_through_filters_and_routing(

@@ -82,6 +82,8 @@ class PublicationAccount(Base):
     as_post: Mapped[bool] = mapped_column(default=False)
     list_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # contact lists messaged through it
     tag_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # the platform's own tags (WeChat)
+    # Their names as the platform said when it was submitted (what people recognise them by).
+    tag_names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     publication: Mapped[Publication] = relationship(back_populates="targets")
 

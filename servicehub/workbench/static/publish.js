@@ -11,11 +11,21 @@
 // - forms with data-confirm ask first.
 (function () {
   "use strict";
+  // Times on the pages are China time (UTC+8, no summer time), whatever the browser's zone.
+  var CHINA_MS = 8 * 3600 * 1000;
   var csrf = document.body.dataset.csrf || "";
 
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       if (!window.confirm(form.dataset.confirm)) { e.preventDefault(); }
+    });
+  });
+
+  // A file field with words of the page's language (the browser's own says "No file chosen").
+  document.querySelectorAll("input[data-file-input]").forEach(function (input) {
+    var shown = input.closest(".file-pick").querySelector("[data-file-name]");
+    input.addEventListener("change", function () {
+      shown.textContent = input.files && input.files.length ? input.files[0].name : shown.dataset.none;
     });
   });
 
@@ -187,6 +197,7 @@
       }
       entry.chart.setOption({
         animation: false,
+        useUTC: true,  // with the points moved to China time: the axis reads as the page does
         tooltip: { trigger: "axis" },
         legend: { top: 0 },
         grid: { left: 48, right: 24, top: 40, bottom: 36 },
@@ -196,7 +207,7 @@
           return {
             name: labels[key], type: "line", symbolSize: 6, itemStyle: { color: COLOURS[key] },
             lineStyle: { color: COLOURS[key] },
-            data: post.points.map(function (p) { return [p[0], p[i + 1]]; })
+            data: post.points.map(function (p) { return [p[0] + CHINA_MS, p[i + 1]]; })
           };
         })
       });

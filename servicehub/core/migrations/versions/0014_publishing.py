@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("as_post", sa.Boolean(), nullable=False),
         sa.Column("list_ids", sa.JSON(), nullable=False),
         sa.Column("tag_ids", sa.JSON(), nullable=False),
+        sa.Column("tag_names", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_publication_accounts_account_id_accounts")
         ),
