@@ -3,7 +3,7 @@
 Reads ``PostFact``: each sent post (``OutboundMessage`` of kind ``post``) with its latest
 engagement snapshot (``engagement_snapshots``, filled by publishing's tracking). A post's
 category is its publication's (``Category``), copied into the outbox row's ``target`` so the
-rollup needs no join; it is shown through ``publish.category.<code>``. The best hours are
+rollup needs no join; it is shown through ``category.<code>``. The best hours are
 those whose posts drew the most engagement (reposts + comments + likes) per post, among
 hours with at least two posts. Posts belong to accounts: the team filter does not apply.
 """
@@ -167,7 +167,7 @@ def publishing(session: Session, who: Principal, filters: Filters) -> Dashboard:
         key="publishing-categories",
         title="analytics.publishing.by_category",
         kind="pie",
-        categories=[f"publish.category.{c}" if c else "analytics.uncategorized" for c in categories],
+        categories=[f"category.{c}" if c else "analytics.uncategorized" for c in categories],
         category_keys=True,
         ranges=whole * len(categories),
         drill=drill,

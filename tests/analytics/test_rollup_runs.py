@@ -33,6 +33,7 @@ from servicehub.core.models import (
 )
 from servicehub.core.runtime import Runtime
 from servicehub.core.users import create_user
+from servicehub.workbench.i18n import has_text
 from tests.analytics.support import add_customer, add_message, local
 from tests.concurrency import run_at_once
 from tests.factories import PASSWORD, build_world, principal_of
@@ -175,9 +176,10 @@ def test_posts_count_their_latest_engagement_by_local_hour(runtime: Runtime) -> 
     assert sum(v or 0 for v in engagement) == 10 + 20 + 30
     categories = board.charts[3]
     assert categories.category_keys  # shown in the reader's language, not as codes
+    assert all(has_text(key) for key in categories.categories)  # ... which has words for each
     assert dict(zip(categories.categories, categories.series[0].data, strict=True)) == {
-        "publish.category.promotion": 2,
-        "publish.category.announcement": 1,
+        "category.promotion": 2,
+        "category.announcement": 1,
     }
 
 
