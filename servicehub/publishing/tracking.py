@@ -112,13 +112,17 @@ def _readable(session: Session, account: Account, now: datetime) -> bool:
 
 
 def batches(posts: list[TrackedPost], now: datetime) -> list[list[TrackedPost]]:
-    """The reads to make: every due post, joined by those due within half their interval,
-    due ones first, in calls of :data:`BATCH`; a call holding no due post is not made."""
+    """The reads to make: every due post, joined by those sampled before and due within half
+    their interval, due ones first, in calls of :data:`BATCH`; a call holding no due post is
+    not made."""
     chosen = []
     for post in posts:
         assert post.next_at is not None
         every = interval(now - post.sent_at) or timedelta(0)
-        if post.next_at <= now + every / 2:
+        # a post not yet sampled waits for its first time (a sample of a post seconds old says
+        # nothing, and would put off the first telling one by a whole interval)
+        ahead = every / 2 if post.samples else timedelta(0)
+        if post.next_at <= now + ahead:
             chosen.append(post)
     chosen.sort(key=lambda p: (p.next_at or now, p.outbound_id))
     calls = [chosen[i : i + BATCH] for i in range(0, len(chosen), BATCH)]

@@ -10,9 +10,14 @@ from servicehub.publishing.tracking import BATCH, batches, interval
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
-def _post(n: int, age: timedelta, due_in: timedelta) -> TrackedPost:
+def _post(n: int, age: timedelta, due_in: timedelta, samples: int = 3) -> TrackedPost:
     return TrackedPost(
-        outbound_id=n, account_id=1, platform_id=str(5000 + n), sent_at=NOW - age, next_at=NOW + due_in
+        outbound_id=n,
+        account_id=1,
+        platform_id=str(5000 + n),
+        sent_at=NOW - age,
+        next_at=NOW + due_in,
+        samples=samples,
     )
 
 
@@ -45,3 +50,12 @@ def test_calls_hold_at_most_a_hundred_ids_and_only_calls_with_a_due_post_are_mad
     calls = batches(due + riders, NOW)
     assert [len(c) for c in calls] == [BATCH, 100]  # the third call would hold riders only
     assert {p.outbound_id for p in calls[0]} == set(range(51, 151))  # the most overdue first
+
+
+def test_a_post_not_yet_sampled_waits_for_its_first_time() -> None:
+    due = _post(1, timedelta(minutes=30), -timedelta(seconds=5))
+    new = _post(2, timedelta(seconds=5), timedelta(seconds=25), samples=0)  # first sample at 30 s
+    [call] = batches([due, new], NOW)
+    assert [p.outbound_id for p in call] == [1]
+    [later] = batches([_post(2, timedelta(seconds=31), -timedelta(seconds=1), samples=0)], NOW)
+    assert [p.outbound_id for p in later] == [2]

@@ -224,7 +224,7 @@ def test_the_platform_tags_are_offered_and_a_mass_send_goes_to_the_chosen_one(
         assert publication.targets[0].tag_ids == ["101"]
         kinds = s.scalars(select(OutboundMessage.kind)).all()
     assert kinds == [OutboundKind.MASS]
-    assert "标签 101" in web.get(answer.headers["location"]).text
+    assert "标签 VIP客户" in web.get(answer.headers["location"]).text  # by the name the platform gave
 
 
 def test_tags_that_cannot_be_read_are_explained_and_none_offered(web: TestClient, wechat: Any) -> None:

@@ -297,7 +297,14 @@
       window.location.reload();
     }, 800);
   }
+  // A reply on its way when the page was drawn may finish before the stream listens, and its
+  // event would go unheard: such a page looks again a little later (once per load).
+  if (live && /^request-/.test(live.dataset.live) &&
+      document.querySelector(".out.queued, .out.sending, .out.retry")) {
+    setTimeout(reloadSoon, 4000);
+  }
   source.onopen = function () {  // (re)connected: what happened meanwhile was not heard
+    refreshBadge();
     document.dispatchEvent(new CustomEvent("hub:live-open"));
   };
   source.onmessage = function (e) {
