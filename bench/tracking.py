@@ -175,6 +175,7 @@ def _seed(runtime: object, accounts: list[tuple[int, list[str]]], shape: str, st
                         platform_id=platform_id,
                         sent_at=sent_at,
                         next_at=start + timedelta(seconds=rng.uniform(0, every.total_seconds())),  # type: ignore[operator]
+                        samples=1,  # followed since it went out
                     )
                 )
 
