@@ -201,7 +201,7 @@
         tooltip: { trigger: "axis" },
         legend: { top: 0 },
         grid: { left: 48, right: 24, top: 40, bottom: 36 },
-        xAxis: { type: "time" },
+        xAxis: { type: "time", axisLabel: { hideOverlap: true } },
         yAxis: { type: "value", minInterval: 1 },
         series: ["reposts", "comments", "likes"].map(function (key, i) {
           return {
