@@ -31,6 +31,9 @@ TASK_MODULES = (
     "servicehub.routing.tasks",
     "servicehub.publishing.tasks",
     "servicehub.analytics.tasks",
+    # not tasks: panels work orders and leads add to the service dashboard, in every process
+    "servicehub.workorders.panels",
+    "servicehub.leads.panels",
 )
 
 
