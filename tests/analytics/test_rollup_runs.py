@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from servicehub.adapters.base import FollowerPage, PlatformUser
@@ -12,7 +13,7 @@ from servicehub.analytics.alerts import active_alerts
 from servicehub.analytics.charts import Chart, Series
 from servicehub.analytics.clock import Calendar, Grain
 from servicehub.analytics.filters import Filters
-from servicehub.analytics.panels import SERVICE_PANELS, ServicePanel, register_service_panel
+from servicehub.analytics.panels import SERVICE_PANELS, ServicePanel
 from servicehub.analytics.publishing import publishing
 from servicehub.analytics.rollup import rebuild, run, run_lock
 from servicehub.analytics.rows import page
@@ -200,29 +201,24 @@ def test_a_follower_snapshot_counts_fans_not_seen_before(runtime: Runtime) -> No
         assert s.scalar(select(func.count()).select_from(FollowerSnapshot)) == 2
 
 
-def test_other_features_add_service_panels(runtime: Runtime) -> None:
+def test_other_features_add_service_panels(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     world = build_world(runtime)
     rebuild(runtime)
 
     def orders(session: object, who: object, filters: Filters) -> Chart:
         return Chart(
-            "service-workorders", "analytics.service.volume", ["新建"], [Series("analytics.col.open", [3])]
+            "service-test-orders", "analytics.service.volume", ["新建"], [Series("analytics.col.open", [3])]
         )
 
     def broken(session: object, who: object, filters: Filters) -> Chart:
         raise RuntimeError("a panel that fails is left out")
 
-    register_service_panel(ServicePanel("workorders", orders))
-    register_service_panel(ServicePanel("broken", broken))
-    try:
-        with runtime.sessions() as s:
-            board = service(
-                s, principal_of(s, world.manager_id), Filters(date(2026, 2, 1), date(2026, 2, 28))
-            )
-            assert board.charts[-1].key == "service-workorders"
-            assert trends(
-                s, principal_of(s, world.manager_id), Filters(date(2026, 2, 1), date(2026, 2, 28), Grain.WEEK)
-            )
-    finally:
-        SERVICE_PANELS.pop("workorders", None)
-        SERVICE_PANELS.pop("broken", None)
+    # registered as a feature would, and taken away again afterwards (the real panels stay)
+    monkeypatch.setitem(SERVICE_PANELS, "test-orders", ServicePanel("test-orders", orders))
+    monkeypatch.setitem(SERVICE_PANELS, "test-broken", ServicePanel("test-broken", broken))
+    with runtime.sessions() as s:
+        board = service(s, principal_of(s, world.manager_id), Filters(date(2026, 2, 1), date(2026, 2, 28)))
+        assert "service-test-orders" in {c.key for c in board.charts}
+        assert trends(
+            s, principal_of(s, world.manager_id), Filters(date(2026, 2, 1), date(2026, 2, 28), Grain.WEEK)
+        )
