@@ -26,6 +26,7 @@ from servicehub.core.models import (
     OutboundKind,
     OutboundMessage,
     Publication,
+    PublicationAccount,
     PublicationState,
     ServiceRequest,
     User,
@@ -124,7 +125,17 @@ def publications(
         stmt = stmt.where(Publication.id < before_id)
     found = session.execute(stmt.order_by(Publication.id.desc()).limit(PAGE)).all()
     ids = [p.id for p, _ in found]
-    names = dict(session.execute(select(Account.id, Account.display_name)).all()) if ids else {}
+    targets: dict[int, list[int]] = defaultdict(list)  # one query for the page, not one per row
+    for publication_id, account_id in session.execute(
+        select(PublicationAccount.publication_id, PublicationAccount.account_id)
+        .where(PublicationAccount.publication_id.in_(ids))
+        .order_by(PublicationAccount.account_id)
+    ):
+        targets[publication_id].append(account_id)
+    account_ids = {a for accounts in targets.values() for a in accounts}
+    names = dict(
+        session.execute(select(Account.id, Account.display_name).where(Account.id.in_(account_ids))).all()
+    )
     tally: dict[int, Counter[str]] = defaultdict(Counter)
     for pid, row_state, n in session.execute(
         select(OutboundMessage.publication_id, OutboundMessage.state, func.count())
@@ -145,7 +156,7 @@ def publications(
                 author=author,
                 created_at=publication.created_at,
                 scheduled_at=publication.scheduled_at,
-                accounts=[names.get(t.account_id, "") for t in publication.targets],
+                accounts=[names.get(a, "") for a in targets[publication.id]],
                 delivered=counts[DeliveryState.SENT] + counts[DeliveryState.DELIVERED],
                 failed=counts[DeliveryState.FAILED] + counts[DeliveryState.UNKNOWN],
                 waiting=sum(counts[s] for s in PENDING_STATES),
